@@ -1,0 +1,230 @@
+"""``infomorph pid FILE.csv``: the I^sx decomposition of a distribution written as a table."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from inspector.errors import InfomorphError
+from inspector.pid import MAX_SOURCES, MEASURE, decompose_dataset
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "pid",
+        help="decompose a distribution given as CSV (one column per source, a target, a weight)",
+        description="I^sx decomposition of a discrete distribution. Each row is a realisation: "
+        "one column per source (numbered 1..n in column order), a target column and a "
+        "probability or count column (counts are normalised; repeated realisations add up).",
+    )
+    p.add_argument("file", type=Path, help="CSV file with a header row")
+    p.add_argument("--target", default="t", metavar="COL", help="target column (default: t)")
+    p.add_argument("--weight", default=None, metavar="COL",
+                   help="probability or count column (default: p)")
+    p.add_argument("--samples", action="store_true",
+                   help="no weight column: each row is one observation")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--pointwise", action="store_true",
+                   help="also give the atoms of every realisation")
+    p.set_defaults(run=run)
+
+
+def read_distribution(path: Path, target: str, weight: str | None, samples: bool):
+    """CSV -> (joint table, source columns, source values, target values)."""
+    if not path.exists():
+        raise InfomorphError(f"no such file: {path}")
+    if path.is_dir():
+        raise InfomorphError(f"{path} is a directory, not a CSV file")
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle, skipinitialspace=True))
+    except UnicodeDecodeError:
+        raise InfomorphError(f"{path} is not a readable CSV file: not UTF-8 text") from None
+    except csv.Error as err:
+        raise InfomorphError(f"{path} is not a readable CSV file: {err}") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise InfomorphError(f"{path} is empty; expected a CSV with a header row")
+    columns = [c.strip() for c in rows[0]]
+    if len(set(columns)) != len(columns) or "" in columns:
+        raise InfomorphError(
+            f"{path} needs distinct, non-empty column names, got: {', '.join(columns)}"
+        )
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(columns):
+            raise InfomorphError(
+                f"{path} is not a readable CSV file: line {line} has {len(row)} fields, "
+                f"the header has {len(columns)}"
+            )
+    frame = pd.DataFrame(rows[1:], columns=columns, dtype=str)
+    if target not in columns:
+        raise InfomorphError(
+            f"unknown target column '{target}'; columns are: {', '.join(columns)}"
+        )
+    if samples and weight is not None:
+        raise InfomorphError("--samples and --weight exclude each other")
+    if not samples:
+        name = weight or "p"
+        if name not in columns:
+            if weight is None:
+                raise InfomorphError(
+                    f"no weight column 'p' in {path}; name one with --weight COL, or pass "
+                    "--samples to count each row once"
+                )
+            raise InfomorphError(
+                f"unknown weight column '{name}'; columns are: {', '.join(columns)}"
+            )
+        weight = name
+    sources = [c for c in columns if c not in (target, weight)]
+    if not sources:
+        raise InfomorphError(f"{path} has no source columns besides '{target}'")
+    if len(sources) > MAX_SOURCES:
+        raise InfomorphError(
+            f"at most {MAX_SOURCES} sources are supported, got {len(sources)} "
+            f"({', '.join(sources)})"
+        )
+    if frame.empty:
+        raise InfomorphError(f"{path} has a header but no rows")
+    for col in (*sources, target):
+        blank = frame[col].str.strip() == ""
+        if blank.any():
+            row = int(np.flatnonzero(blank.to_numpy())[0]) + 2
+            raise InfomorphError(f"column '{col}' has an empty value (line {row})")
+    if samples:
+        weights = np.ones(len(frame))
+    else:
+        numeric = pd.to_numeric(frame[weight].str.strip(), errors="coerce")
+        bad = numeric.isna() | ~np.isfinite(numeric.to_numpy(dtype=float, na_value=np.nan))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InfomorphError(
+                f"weight column '{weight}' must be numeric: line {i + 2} holds "
+                f"{frame[weight].iloc[i]!r}"
+            )
+        weights = numeric.to_numpy(dtype=float)
+        if (weights < 0).any():
+            i = int(np.flatnonzero(weights < 0)[0])
+            raise InfomorphError(
+                f"weight column '{weight}' must be >= 0: line {i + 2} holds {weights[i]:g}"
+            )
+        if weights.sum() <= 0:
+            raise InfomorphError(f"weight column '{weight}' is all zero")
+    codes, values = [], []
+    for col in (*sources, target):
+        code, uniques = _factorize(frame[col])
+        codes.append(code)
+        values.append(uniques)
+    table = np.zeros([len(v) for v in values])
+    np.add.at(table, tuple(codes), weights)
+    return table, sources, values[:-1], values[-1]
+
+
+def _factorize(column: pd.Series):
+    """Codes and sorted unique values; numeric columns keep numeric order and type."""
+    text = column.str.strip()
+    numeric = pd.to_numeric(text, errors="coerce")
+    if not numeric.isna().any():
+        as_int = numeric.astype("int64") if (numeric == numeric.round()).all() else numeric
+        codes, uniques = pd.factorize(as_int, sort=True)
+    else:
+        codes, uniques = pd.factorize(text, sort=True)
+    return codes, [u.item() if hasattr(u, "item") else u for u in uniques]
+
+
+def _fmt(x: float) -> str:
+    return f"{_clean(x): .9f}"
+
+
+def _clean(x: float) -> float:
+    # Round-off below the printed precision would show as "-0.000000000".
+    return 0.0 if abs(x) < 5e-10 else x
+
+
+def run(args) -> int:
+    table, sources, source_values, target_values = read_distribution(
+        args.file, args.target, args.weight, args.samples
+    )
+    n = len(sources)
+    ds = decompose_dataset(table, n, pointwise=False)
+    labels = [str(a) for a in ds.atom.values]
+    result = {
+        "sources": sources,
+        "target": args.target,
+        "units": "bits",
+        "measure": MEASURE,
+        "atoms": dict(zip(labels, map(float, ds.pid.values), strict=True)),
+        "informative": dict(zip(labels, map(float, ds.pid_informative.values), strict=True)),
+        "misinformative": dict(
+            zip(labels, map(float, ds.pid_misinformative.values), strict=True)
+        ),
+        "mutual_information": float(ds.mutual_information),
+        "entropy": float(ds.entropy),
+        "residual_entropy": float(ds.residual_entropy),
+        "source_information": dict(
+            zip(sources, map(float, ds.source_information.values), strict=True)
+        ),
+    }
+    local = None
+    if args.pointwise:
+        local = decompose_dataset(table, n, pointwise=True)
+        result["pointwise"] = _pointwise_rows(local, sources, source_values, target_values,
+                                              args.target, labels)
+    if args.json:
+        json.dump(result, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    out = [
+        f"I^sx decomposition of {args.file} (bits)",
+        f"sources: {', '.join(f'{i + 1}={s}' for i, s in enumerate(sources))}; "
+        f"target: {args.target}",
+        "",
+    ]
+    width = max(len(label) for label in labels) + 2
+    out.append(f"{'atom':<{width}}{'bits':>13}{'informative':>14}{'misinformative':>16}")
+    for label in labels:
+        out.append(
+            f"{label:<{width}}{_fmt(result['atoms'][label]):>13}"
+            f"{_fmt(result['informative'][label]):>14}"
+            f"{_fmt(result['misinformative'][label]):>16}"
+        )
+    out += [
+        "",
+        f"H(T)   = {_clean(result['entropy']):.9f}",
+        f"I(T;S) = {_clean(result['mutual_information']):.9f}  (sum of the atoms)",
+        f"H_res  = {_clean(result['residual_entropy']):.9f}  (H(T) - I(T;S))",
+    ]
+    for s, v in result["source_information"].items():
+        out.append(f"I(T;{s}) = {_clean(v):.9f}")
+    if local is not None:
+        frame = pd.DataFrame(
+            [{**r["sources"], args.target: r["target"], "p": r["p"], **r["atoms"]}
+             for r in result["pointwise"]]
+        )
+        out += ["", "pointwise atoms (realisations with p > 0):",
+                frame.to_string(index=False, float_format=lambda x: f"{x:.6f}")]
+    print("\n".join(out))
+    return 0
+
+
+def _pointwise_rows(local, sources, source_values, target_values, target, labels):
+    prob = local.probability.values
+    rows = []
+    for index in zip(*np.nonzero(prob > 0), strict=True):
+        atoms = local.pid.values[index]
+        rows.append({
+            "sources": {s: source_values[i][index[i]] for i, s in enumerate(sources)},
+            "target": target_values[index[-1]],
+            "p": float(prob[index]),
+            "atoms": dict(zip(labels, map(float, atoms), strict=True)),
+            "informative": dict(zip(labels, map(float, local.pid_informative.values[index]),
+                                    strict=True)),
+            "misinformative": dict(zip(labels, map(float,
+                                                   local.pid_misinformative.values[index]),
+                                       strict=True)),
+        })
+    return rows

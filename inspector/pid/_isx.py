@@ -1,0 +1,428 @@
+"""I^sx (shared-exclusion) redundancy and its atoms, from a joint table or from samples.
+
+One computation, two ways of reaching the marginals it needs:
+
+- from a dense joint table p(s_1, ..., s_n, t) (``pid_from_pmf``);
+- from samples (``pid_from_samples``): hard source codes and a target distribution per sample
+  (one-hot, or soft [1 - theta, theta]), p(s, t) = (1/B) sum_i 1{s_i = s} q_i(t). Marginals are
+  group sums over occupied cells only, so the cost grows with the number of samples, not with
+  bins**n.
+
+For an antichain alpha = {a_1..a_m} and a realisation (s, t), with events A_j = {S_{a_j} = s_{a_j}}:
+
+    i+ = -log2 p(A_1 or .. or A_m)            (informative part, bits)
+    i- = -log2 p(A_1 or .. or A_m | t)        (misinformative part, bits)
+    i^sx(t : alpha) = i+ - i-
+
+with union probabilities from inclusion-exclusion over marginals (``Lattice.union_terms``). The
+averaged I^sx is the p(s, t)-weighted mean; atoms are its Moebius inversion over the lattice.
+
+Antichains are evaluated in groups that share the union U of their sets, at the occupied cells
+of U only ("points"): p(s, t)-weighted sums over the full grid reduce to sums over s_U because
+every quantity involved depends on s_U alone. Realisations of zero probability contribute
+nothing and are guarded so that values and gradients stay finite (no NaN) for deterministic or
+constant targets and for empty cells.
+
+Everything is torch (CPU or CUDA, any float dtype) and differentiable with respect to the
+probabilities (the table, or the per-sample target distributions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+import torch
+from torch import Tensor
+
+from inspector.pid._lattice import Lattice, lattice
+
+
+class PIDTerms(NamedTuple):
+    """Averaged decomposition of one or many targets. All values in bits.
+
+    Shapes: ``atoms``, ``informative``, ``misinformative``, ``redundancy``: (*batch, atom);
+    ``entropy``, ``mutual_information``, ``residual_entropy``: (*batch,);
+    ``source_information``: (*batch, source). ``redundancy`` is I^sx of each antichain (the
+    cumulative sums of the atoms below it); ``informative - misinformative == atoms``.
+    """
+
+    atoms: Tensor
+    informative: Tensor
+    misinformative: Tensor
+    redundancy: Tensor
+    entropy: Tensor
+    mutual_information: Tensor
+    residual_entropy: Tensor
+    source_information: Tensor
+
+
+class PointwiseTerms(NamedTuple):
+    """Pointwise (per realisation) atoms in bits, shape (*batch, *realisation, target, atom).
+
+    ``realisation`` is the source grid (k_1, ..., k_n) for a table and (sample,) for samples.
+    Realisations of zero probability hold 0.
+    """
+
+    atoms: Tensor
+    informative: Tensor
+    misinformative: Tensor
+
+
+class _Points(NamedTuple):
+    """The occupied cells of one union group, flattened over batch rows.
+
+    ``antichains``: indices of the group's antichains; ``marg_t`` (T, P, V): p(s_V, t) at each
+    point for the V source sets inside the union; ``weight`` (T, P) = p(s_U, t);
+    ``row`` (P,) int64: the batch row of each point; ``terms`` (A_g, V) inclusion-exclusion.
+    """
+
+    antichains: tuple[int, ...]
+    marg_t: Tensor
+    weight: Tensor
+    row: Tensor
+    terms: Tensor
+
+
+def _safe_log2(x: Tensor) -> Tensor:
+    """log2 of a probability, with 0 mapped to log2(tiny) so that 0 * log2(0) stays 0 and no
+    value or gradient is NaN (the clamp also blocks the gradient of clamped entries)."""
+    return torch.log2(x.clamp_min(torch.finfo(x.dtype).tiny))
+
+
+def _entropy(p: Tensor) -> Tensor:
+    """Shannon entropy in bits along the last axis; 0 log 0 = 0 with a finite gradient."""
+    return -(p * _safe_log2(p)).sum(-1)
+
+
+def _union_logs(marg_t: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
+    """log2 p(A_1 or .. or A_m) (P, A) and log2 p(T = t, A_1 or .. or A_m) (P, T, A).
+
+    Shapes: ``marg_t`` (T, P, V) = p(S_V = s_V, T = t) at P points; ``terms`` (A, V).
+    """
+    union_t = marg_t @ terms.T
+    return _safe_log2(union_t.sum(0)), _safe_log2(union_t).movedim(0, -2)
+
+
+_CHUNK_ELEMENTS = 1 << 20
+"""Elements of the (T, points, A) union tensor handled at once: small enough to stay in cache."""
+
+
+def _chunks(points: int, per_point: int) -> list[slice]:
+    step = max(1, _CHUNK_ELEMENTS // max(per_point, 1))
+    return [slice(i, i + step) for i in range(0, points, step)]
+
+
+def _chunk_union(marg_t: Tensor, sl: slice, terms: Tensor) -> Tensor:
+    """Union probabilities (T, c, A) of a chunk of points; one flat matmul, not a batched one."""
+    part = marg_t[:, sl]
+    return (part.reshape(-1, part.shape[-1]) @ terms.T).view(*part.shape[:2], -1)
+
+
+class _UnionInformation(torch.autograd.Function):
+    """Point-weighted sums of log2 union probabilities, per batch row; fused and chunked.
+
+    Forward: ``marg_t`` (T, P, V), ``weight`` (T, P), ``terms`` (A, V), ``row`` (P,), ``n_rows``
+    -> ``(sum_p w(p) log2 p(union)(p), sum_p,t w(p,t) log2 p(union, t)(p, t))``, each
+    (n_rows, A), with w(p) = sum_t w(t, p). The (T, P, A) union probabilities are never held
+    whole: the backward pass rebuilds them chunk by chunk instead of saving them, which keeps
+    the work in cache and the memory at O(P T V).
+    """
+
+    @staticmethod
+    def forward(ctx, marg_t, weight, terms, row, n_rows):
+        ctx.save_for_backward(marg_t, weight, terms, row)
+        t_size, points, _ = marg_t.shape
+        tiny = torch.finfo(marg_t.dtype).tiny
+        plus = marg_t.new_zeros(n_rows, terms.shape[0])
+        minus = torch.zeros_like(plus)
+        for sl in _chunks(points, t_size * terms.shape[0]):
+            union_t = _chunk_union(marg_t, sl, terms)  # (T, c, A)
+            w = weight[:, sl].unsqueeze(-1)  # (T, c, 1)
+            log_p = union_t.sum(0).clamp_min_(tiny).log2_()
+            log_t = union_t.clamp_min_(tiny).log2_()
+            minus.index_add_(0, row[sl], (log_t.mul_(w)).sum(0))
+            plus.index_add_(0, row[sl], log_p.mul_(w.sum(0)))
+        return plus, minus
+
+    @staticmethod
+    def backward(ctx, g_plus, g_minus):
+        marg_t, weight, terms, row = ctx.saved_tensors
+        need_marg, need_weight = ctx.needs_input_grad[:2]
+        t_size, points, _ = marg_t.shape
+        tiny = torch.finfo(marg_t.dtype).tiny
+        grad_marg = torch.zeros_like(marg_t) if need_marg else None
+        grad_weight = torch.zeros_like(weight) if need_weight else None
+        for sl in _chunks(points, t_size * terms.shape[0]):
+            union_t = _chunk_union(marg_t, sl, terms)  # (T, c, A)
+            union = union_t.sum(0)  # (c, A)
+            gp, gm = g_plus.index_select(0, row[sl]), g_minus.index_select(0, row[sl])
+            w = weight[:, sl].unsqueeze(-1)  # (T, c, 1)
+            if need_weight:
+                gw = (_safe_log2(union_t) * gm).sum(-1)
+                gw += (_safe_log2(union) * gp).sum(-1)
+                grad_weight[:, sl] = gw
+            if need_marg:
+                ok_t, ok = union_t > tiny, union > tiny
+                gut = (w * gm).div_(torch.where(ok_t, union_t, 1.0)).masked_fill_(~ok_t, 0.0)
+                gu = (w.sum(0) * gp).div_(torch.where(ok, union, 1.0)).masked_fill_(~ok, 0.0)
+                gut = gut.add_(gu).reshape(-1, gut.shape[-1]) @ terms
+                grad_marg[:, sl] = gut.view(t_size, -1, terms.shape[1]).mul_(1.0 / math.log(2.0))
+        return grad_marg, grad_weight, None, None, None
+
+
+def _averages(groups: Iterator[_Points], lat: Lattice, n_rows: int, entropy: Tensor):
+    """Averaged I+ and I- (n_rows, A) in bits. ``entropy`` (n_rows,) = H(T).
+
+    Uses sum_x,t p(x,t) log2 p(t) = -H(T), so p(t) never divides a large tensor.
+    """
+    plus, minus, order = [], [], []
+    for g in groups:
+        p, m = _UnionInformation.apply(g.marg_t, g.weight, g.terms, g.row, n_rows)
+        plus.append(-p)
+        minus.append(-m - entropy.unsqueeze(-1))
+        order.extend(g.antichains)
+    inverse = torch.argsort(torch.tensor(order, device=entropy.device))
+    return torch.cat(plus, -1)[:, inverse], torch.cat(minus, -1)[:, inverse]
+
+
+def _finish(lat: Lattice, i_plus: Tensor, i_minus: Tensor, entropy: Tensor) -> PIDTerms:
+    """Moebius inversion and summary quantities from averaged I+ and I- of shape (*batch, A)."""
+    moebius = torch.tensor(lat.moebius, dtype=i_plus.dtype, device=i_plus.device)
+    redundancy = i_plus - i_minus
+    mutual_information = redundancy[..., -1]  # the top antichain {1..n} gives I(T; S)
+    singles = [lat.antichains.index(((i,),)) for i in range(lat.n_sources)]
+    return PIDTerms(
+        atoms=redundancy @ moebius.T,
+        informative=i_plus @ moebius.T,
+        misinformative=i_minus @ moebius.T,
+        redundancy=redundancy,
+        entropy=entropy,
+        mutual_information=mutual_information,
+        residual_entropy=entropy - mutual_information,
+        source_information=redundancy[..., singles],
+    )
+
+
+def _pointwise(lat: Lattice, log_p: Tensor, log_pt: Tensor, p_t: Tensor) -> PointwiseTerms:
+    """Pointwise atoms (..., T, A) from local logs log2 p(union) (..., A) and
+    log2 p(union, t) (..., T, A), with p_t broadcastable to (..., T)."""
+    moebius = torch.tensor(lat.moebius, dtype=log_p.dtype, device=log_p.device)
+    plus = (-log_p).unsqueeze(-2).expand_as(log_pt)
+    minus = _safe_log2(p_t).unsqueeze(-1) - log_pt
+    return PointwiseTerms(
+        atoms=(plus - minus) @ moebius.T,
+        informative=plus @ moebius.T,
+        misinformative=minus @ moebius.T,
+    )
+
+
+# ----------------------------------------------------------------------------- dense tables
+
+
+def _dense_points(pmf: Tensor, lat: Lattice) -> Iterator[tuple[_Points, torch.Size]]:
+    """Every cell of each union's grid is a point. ``pmf`` (R, k_1..k_n, T); also yields the
+    union's grid shape (k_i on the union's axes, 1 elsewhere)."""
+    n = lat.n_sources
+    rows = pmf.shape[0]
+    axes = range(1, n + 1)
+    tables = []
+    for mask in range(1, 2**n):
+        drop = [ax for i, ax in enumerate(axes) if not (mask >> i) & 1]
+        tables.append(pmf.sum(dim=drop, keepdim=True) if drop else pmf)
+    for union, antichains, cols in lat.union_groups:
+        shape = tables[union - 1].shape
+        marg_t = torch.stack([tables[v].expand(shape) for v in cols], -1)
+        marg_t = marg_t.movedim(-2, 0).reshape(shape[-1], -1, len(cols))
+        terms = lat.union_terms[list(antichains)][:, list(cols)]
+        points = _Points(
+            antichains,
+            marg_t,
+            marg_t[..., cols.index(union - 1)],
+            torch.arange(rows, device=pmf.device).repeat_interleave(marg_t.shape[1] // rows),
+            torch.tensor(terms, dtype=pmf.dtype, device=pmf.device),
+        )
+        yield points, shape[1:-1]
+
+
+def _flatten_pmf(pmf: Tensor, n_sources: int) -> tuple[torch.Size, Tensor]:
+    if pmf.dim() < n_sources + 1:
+        raise ValueError(f"a table of {n_sources} sources needs >= {n_sources + 1} axes")
+    batch = pmf.shape[: pmf.dim() - n_sources - 1]
+    return batch, pmf.reshape(-1, *pmf.shape[len(batch) :])
+
+
+def pid_from_pmf(pmf: Tensor, n_sources: int) -> PIDTerms:
+    """I^sx decomposition of a normalised joint table.
+
+    Shape: ``pmf`` (*batch, k_1, ..., k_n, T), entries >= 0 summing to 1 over the last n + 1
+    axes. Returns :class:`PIDTerms` in bits with atoms in ``lattice(n).antichains`` order.
+    """
+    lat = lattice(n_sources)
+    batch, flat = _flatten_pmf(pmf, n_sources)
+    entropy = _entropy(flat.sum(dim=tuple(range(1, n_sources + 1))))
+    groups = (points for points, _ in _dense_points(flat, lat))
+    terms = _finish(lat, *_averages(groups, lat, flat.shape[0], entropy), entropy)
+    return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
+
+
+def pointwise_from_pmf(pmf: Tensor, n_sources: int) -> PointwiseTerms:
+    """Pointwise atoms of every realisation (s_1..s_n, t) of a normalised joint table.
+
+    Shapes: ``pmf`` (*batch, k_1..k_n, T) -> fields (*batch, k_1..k_n, T, atom), in bits.
+    Realisations with p(s, t) = 0 hold 0.
+    """
+    lat = lattice(n_sources)
+    batch, flat = _flatten_pmf(pmf, n_sources)
+    rows, full = flat.shape[0], flat.shape[1:-1]
+    log_p = flat.new_zeros((rows, *full, len(lat)))
+    log_pt = flat.new_zeros((*flat.shape, len(lat)))
+    for g, grid in _dense_points(flat, lat):
+        lp, lpt = _union_logs(g.marg_t, g.terms)
+        log_p[..., g.antichains] = lp.reshape(rows, *grid, -1).expand(rows, *full, -1)
+        log_pt[..., g.antichains] = lpt.reshape(rows, *grid, -1, lpt.shape[-1]).expand(
+            *flat.shape, -1
+        )
+    p_t = flat.sum(dim=tuple(range(1, n_sources + 1)))
+    terms = _pointwise(lat, log_p, log_pt, p_t.reshape(rows, *[1] * len(full), -1))
+    occupied = (flat > 0).unsqueeze(-1)
+    return PointwiseTerms(
+        *(torch.where(occupied, x, 0.0).reshape((*batch, *x.shape[1:])) for x in terms)
+    )
+
+
+# ----------------------------------------------------------------------------- samples
+
+
+def _cell_key(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, int]:
+    """Row-offset key of the cell (row, s_U) of each sample: (R * B,) int64, and R * |grid_U|."""
+    rows, samples, n = codes.shape
+    key = torch.zeros(rows, samples, dtype=torch.int64, device=codes.device)
+    size = 1
+    for i in range(n):
+        if (mask >> i) & 1:
+            key = key * n_bins[i] + codes[..., i]
+            size *= n_bins[i]
+    key = key + torch.arange(rows, device=codes.device).unsqueeze(1) * size
+    return key.reshape(-1), rows * size
+
+
+def _cell_ids(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, int]:
+    """Id of the cell (row, s_U) of each sample (R * B,), and the number of ids.
+
+    Key spaces of at most two cells per sample index directly; larger ones are compacted with a
+    sort, so the work stays proportional to the number of samples, never to bins**n.
+    """
+    key, size = _cell_key(codes, n_bins, mask)
+    if size <= 2 * key.numel():
+        return key, size
+    unique, inverse = torch.unique(key, return_inverse=True)
+    return inverse, unique.numel()
+
+
+def _sample_points(
+    codes: Tensor, target: Tensor, n_bins: Sequence[int], lat: Lattice
+) -> Iterator[tuple[_Points, Tensor]]:
+    """The occupied cells of each union, from samples. ``codes`` (R, B, n), ``target``
+    (R, B, T). Also yields the point of every sample (R * B,), for pointwise values."""
+    rows, samples, t_size = target.shape
+    weight = (target / samples).reshape(rows * samples, t_size).T
+    arange = torch.arange(rows * samples, device=codes.device)
+    ids, sums = {}, {}
+    for mask in range(1, 2**lat.n_sources):
+        ids[mask], count = _cell_ids(codes, n_bins, mask)
+        sums[mask] = weight.new_zeros(t_size, count).index_add_(1, ids[mask], weight)
+    for union, antichains, cols in lat.union_groups:
+        occupied = torch.zeros(sums[union].shape[1], dtype=torch.bool, device=codes.device)
+        occupied[ids[union]] = True
+        compact = torch.cumsum(occupied, 0) - 1
+        point = compact[ids[union]]
+        n_points = int(compact[-1]) + 1
+        # One sample per point; any would do (marginals are constant on a cell): take the
+        # first, deterministically.
+        first = torch.full((n_points,), rows * samples, device=codes.device)
+        first = first.scatter_reduce_(0, point, arange, "amin")
+        marg_t = torch.stack(
+            [sums[v + 1].index_select(1, ids[v + 1].index_select(0, first)) for v in cols], -1
+        )
+        terms = lat.union_terms[list(antichains)][:, list(cols)]
+        points = _Points(
+            antichains,
+            marg_t,
+            marg_t[..., cols.index(union - 1)],
+            torch.div(first, samples, rounding_mode="floor"),
+            torch.tensor(terms, dtype=target.dtype, device=target.device),
+        )
+        yield points, point
+
+
+def _flatten_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]):
+    if codes.dim() < 2 or target.dim() != codes.dim() or codes.shape[:-1] != target.shape[:-1]:
+        raise ValueError(
+            "codes (*batch, sample, source) and target (*batch, sample, T) disagree: "
+            f"{tuple(codes.shape)} vs {tuple(target.shape)}"
+        )
+    if len(n_bins) != codes.shape[-1]:
+        raise ValueError(f"n_bins has {len(n_bins)} entries for {codes.shape[-1]} sources")
+    return (
+        codes.shape[:-2],
+        codes.reshape(-1, *codes.shape[-2:]),
+        target.reshape(-1, *target.shape[-2:]),
+    )
+
+
+def pid_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> PIDTerms:
+    """I^sx decomposition estimated from samples, touching only occupied cells.
+
+    Shapes: ``codes`` (*batch, sample, source) int64 bin indices, source i in [0, n_bins[i]);
+    ``target`` (*batch, sample, T) the target distribution of each sample (one-hot for hard
+    labels; [1 - theta, theta] for a soft binary output), rows summing to 1. Equivalent to
+    ``pid_from_pmf`` on the table p(s, t) = (1/B) sum_i 1{codes_i = s} target_i(t).
+    Differentiable with respect to ``target``. Returns :class:`PIDTerms` in bits.
+    """
+    batch, codes, target = _flatten_samples(codes, target, n_bins)
+    lat = lattice(codes.shape[-1])
+    entropy = _entropy(target.mean(-2))
+    groups = (points for points, _ in _sample_points(codes, target, n_bins, lat))
+    terms = _finish(lat, *_averages(groups, lat, codes.shape[0], entropy), entropy)
+    return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
+
+
+def pointwise_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> PointwiseTerms:
+    """Pointwise atoms at every sample and target value.
+
+    Shapes as :func:`pid_from_samples`; returns fields (*batch, sample, T, atom) in bits, 0 where
+    p(s_i, t) = 0. Averaging with weights target / B over (sample, T) gives the averaged atoms.
+    """
+    batch, codes, target = _flatten_samples(codes, target, n_bins)
+    lat = lattice(codes.shape[-1])
+    rows, samples, t_size = target.shape
+    log_p = target.new_zeros(rows * samples, len(lat))
+    log_pt = target.new_zeros(rows * samples, t_size, len(lat))
+    cell_t = None
+    for g, point in _sample_points(codes, target, n_bins, lat):
+        lp, lpt = _union_logs(g.marg_t, g.terms)
+        log_p[:, g.antichains] = lp.index_select(0, point)
+        log_pt[..., g.antichains] = lpt.index_select(0, point)
+        cell_t = g.weight.T.index_select(0, point)  # the last group is the full source set
+    p_t = target.mean(-2).repeat_interleave(samples, 0)
+    terms = _pointwise(lat, log_p, log_pt, p_t)
+    occupied = (cell_t > 0).unsqueeze(-1)
+    return PointwiseTerms(
+        *(torch.where(occupied, x, 0.0).reshape((*batch, samples, t_size, -1)) for x in terms)
+    )
+
+
+def pmf_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> Tensor:
+    """The dense joint table p(s_1..s_n, t) = (1/B) sum_i 1{codes_i = s} target_i(t).
+
+    Shapes: ``codes`` (*batch, sample, source), ``target`` (*batch, sample, T) ->
+    (*batch, n_bins[0], ..., n_bins[n-1], T). Differentiable with respect to ``target``.
+    """
+    batch, codes, target = _flatten_samples(codes, target, n_bins)
+    samples, t_size = target.shape[-2:]
+    key, size = _cell_key(codes, n_bins, 2 ** codes.shape[-1] - 1)
+    table = target.new_zeros(size, t_size)
+    table.index_add_(0, key, (target / samples).reshape(-1, t_size))
+    return table.reshape((*batch, *n_bins, t_size))

@@ -1,0 +1,90 @@
+"""`infomorph pid`: bad input gives one line on stderr and exit code 2, never a traceback."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from inspector.cli import main
+
+GOOD = "a,b,t,p\n0,0,0,0.25\n0,1,1,0.25\n1,0,1,0.25\n1,1,0,0.25\n"
+
+CASES = {
+    "missing target column": (GOOD, ["--target", "y"],
+                              "unknown target column 'y'; columns are: a, b, t, p"),
+    "missing explicit weight": (GOOD, ["--weight", "w"],
+                                "unknown weight column 'w'; columns are: a, b, t, p"),
+    "no weight column": ("a,b,t\n0,0,0\n", [], "no weight column 'p'"),
+    "negative weight": ("a,t,p\n0,0,0.5\n1,1,-0.5\n", [], "must be >= 0: line 3 holds -0.5"),
+    "non-numeric weight": ("a,t,p\n0,0,0.5\n1,1,abc\n", [],
+                           "must be numeric: line 3 holds 'abc'"),
+    "infinite weight": ("a,t,p\n0,0,inf\n", [], "must be numeric"),
+    "all zero": ("a,t,p\n0,0,0\n1,1,0\n", [], "weight column 'p' is all zero"),
+    "five sources": ("a,b,c,d,e,t,p\n0,0,0,0,0,0,1\n", [],
+                     "at most 4 sources are supported, got 5 (a, b, c, d, e)"),
+    "no sources": ("t,p\n0,1\n", [], "no source columns"),
+    "empty file": ("", [], "is empty"),
+    "header only": ("a,t,p\n", [], "has a header but no rows"),
+    "empty cell": ("a,t,p\n0,,1\n", [], "column 't' has an empty value (line 2)"),
+    "ragged rows": ("a,t,p\n0,0,1,5,6\n", [], "not a readable CSV file"),
+    "samples and weight": (GOOD, ["--samples", "--weight", "p"], "exclude each other"),
+    "repeated columns": ("a,a,t,p\n0,0,0,1\n", [], "needs distinct, non-empty column names"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_csv_is_one_line_exit_2(case, tmp_path, capsys):
+    text, extra, message = CASES[case]
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    before = path.read_bytes()
+    assert main(["pid", str(path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("infomorph: error: ")
+    assert err.count("\n") == 1
+    if message:
+        assert message in err
+    assert path.read_bytes() == before  # reading never modifies the input
+
+
+def test_missing_file_and_directory(tmp_path, capsys):
+    assert main(["pid", str(tmp_path / "nope.csv")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert main(["pid", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_binary_file(tmp_path, capsys):
+    path = tmp_path / "blob.csv"
+    path.write_bytes(bytes(range(256)) * 4)
+    assert main(["pid", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("infomorph: error: ") and err.count("\n") == 1
+
+
+def test_console_script_has_no_traceback(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,t,p\n0,0,x\n")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run([sys.executable, "-m", "inspector", "pid", str(path)],
+                          capture_output=True, text=True, env=env, check=False)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines() == [
+        "infomorph: error: weight column 'p' must be numeric: line 2 holds 'x'"
+    ]
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    path = tmp_path / "bad.csv"
+    path.write_text("a,t,p\n0,0,x\n")
+    proc = subprocess.run([sys.executable, "-m", "inspector", "--debug", "pid", str(path)],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode != 0 and "Traceback" in proc.stderr
+
+
+def test_unknown_verb_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["frobnicate"])
+    assert exit_.value.code == 2

@@ -1,0 +1,182 @@
+"""Estimating atoms from samples: binning methods, the two estimators, labelled output."""
+
+import numpy as np
+import pytest
+import torch
+import xarray as xr
+
+from inspector.errors import InfomorphError
+from inspector.pid import (
+    Binning,
+    decompose,
+    decompose_samples,
+    decompose_samples_dataset,
+    pmf_from_samples,
+)
+
+
+def test_fixed_bins_edges_and_clamping():
+    b = Binning("fixed", bins=4, value_range=(-2, 2))
+    x = torch.tensor([[[-9.0], [-2.0], [-1.0001], [-1.0], [0.0], [1.99], [2.0], [7.0]]])
+    assert b.codes(x).flatten().tolist() == [0, 0, 0, 1, 2, 3, 3, 3]
+
+
+def test_maxnorm_is_per_neuron_and_source():
+    b = Binning("maxnorm", bins=2)
+    x = torch.tensor([[[1.0, -10.0], [-2.0, 5.0]], [[0.0, 0.0], [0.0, 0.0]]])
+    codes = b.codes(x)
+    assert codes[0].tolist() == [[1, 0], [0, 1]]
+    assert codes[1].tolist() == [[1, 1], [1, 1]]  # all-zero source: no division by zero
+
+
+def test_quantile_bins_are_equal_frequency_and_respect_ties():
+    b = Binning("quantile", bins=4)
+    x = torch.arange(100, dtype=torch.float64).reshape(1, 100, 1)
+    counts = torch.bincount(b.codes(x).flatten(), minlength=4)
+    assert counts.tolist() == [25, 25, 25, 25]
+    tied = torch.tensor([[[0.0], [0.0], [0.0], [0.0], [1.0], [2.0]]])
+    codes = b.codes(tied).flatten().tolist()
+    assert len(set(codes[:4])) == 1  # equal values share a bin
+
+
+def test_discrete_checks_codes():
+    b = Binning("discrete", bins=3)
+    assert b.codes(torch.tensor([[[0], [2]]])).flatten().tolist() == [0, 2]
+    with pytest.raises(InfomorphError, match=r"must lie in 0..2"):
+        b.codes(torch.tensor([[[0], [3]]]))
+    with pytest.raises(InfomorphError, match="integer codes"):
+        b.codes(torch.tensor([[[0.5]]]))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "kmeans"}, "Unknown binning 'kmeans'; choose one of: fixed, maxnorm, "
+                               "quantile, discrete."),
+        ({"bins": 1}, "bins must be an integer >= 2, got 1"),
+        ({"bins": 2.5}, "bins must be an integer >= 2, got 2.5"),
+        ({"value_range": (1, 1)}, "value_range must have low < high"),
+    ],
+)
+def test_binning_validation_messages(kwargs, message):
+    with pytest.raises(InfomorphError) as err:
+        Binning(**kwargs)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("method", ["fixed", "maxnorm", "quantile"])
+def test_estimators_agree_on_a_realistic_layer(method, rng):
+    # 5 neurons, 2048 samples, 3 continuous sources, soft target: paper (b)'s setting.
+    sources = rng.normal(0, 6, size=(5, 2048, 3))
+    theta = 1 / (1 + np.exp(-sources[..., 0] / 4 - 0.3 * sources[..., 1]))
+    binning = Binning(method, bins=20)
+    sparse = decompose_samples_dataset(sources, theta, binning=binning)
+    dense = decompose_samples_dataset(sources, theta, binning=binning, estimator="dense")
+    for var in ("pid", "entropy", "residual_entropy", "source_information"):
+        np.testing.assert_allclose(sparse[var], dense[var], atol=1e-9)
+    assert sparse.attrs["bins"] == 20 and sparse.attrs["n_samples"] == 2048
+    assert sparse.attrs["binning"] == method
+    # ... and the table the dense estimator decomposes is the documented one
+    codes = binning.codes(torch.from_numpy(sources))
+    q = torch.from_numpy(np.stack([1 - theta, theta], -1))
+    table = pmf_from_samples(codes, q, [20] * 3)
+    np.testing.assert_allclose(decompose(table, 3).values, sparse.pid.values, atol=1e-9)
+
+
+def test_soft_target_is_a_mixture_of_hard_ones():
+    # A sample with theta = 0.5 is half a sample of each class.
+    sources = np.array([[[0.0], [1.0]]])
+    soft = decompose_samples(sources, np.array([[0.5, 1.0]]), binning=Binning("discrete", 2))
+    hard = decompose_samples(np.array([[[0.0], [0.0], [1.0], [1.0]]]),
+                             np.array([[0, 1, 1, 1]]), binning=Binning("discrete", 2))
+    np.testing.assert_allclose(soft.values, hard.values, atol=1e-12)
+
+
+def test_xarray_input_keeps_dims_and_coords(rng):
+    values = rng.normal(size=(3, 4, 50, 2))
+    sources = xr.DataArray(values, dims=("checkpoint", "neuron", "sample", "source"),
+                           coords={"checkpoint": [0, 10, 20], "neuron": list("abcd")})
+    theta = rng.random((3, 4, 50))
+    atoms = decompose_samples(sources, theta, binning="quantile", names=["F", "C"])
+    assert atoms.dims == ("checkpoint", "neuron", "atom")
+    assert atoms.checkpoint.values.tolist() == [0, 10, 20]
+    assert atoms.atom.values.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
+    assert atoms.mutual_information.dims == ("checkpoint", "neuron")
+    np.testing.assert_allclose(atoms.sum("atom"), atoms.mutual_information, atol=1e-12)
+
+
+def test_pointwise_samples(rng):
+    sources = rng.integers(0, 3, size=(2, 30, 2)).astype(float)
+    theta = rng.random((2, 30))
+    ds = decompose_samples_dataset(sources, theta, binning=Binning("discrete", 3),
+                                   pointwise=True)
+    assert ds.pid.dims == ("dim_0", "sample", "target", "atom")
+    averaged = decompose_samples(sources, theta, binning=Binning("discrete", 3))
+    np.testing.assert_allclose((ds.pid * ds.probability).sum(("sample", "target")),
+                               averaged, atol=1e-12)
+
+
+def test_torch_inputs_and_hard_multistate_targets(rng):
+    sources = torch.from_numpy(rng.normal(size=(40, 2)))
+    target = torch.from_numpy(rng.integers(0, 3, size=40))
+    atoms = decompose_samples(sources, target, binning="quantile")
+    assert atoms.dims == ("atom",)
+    assert float(atoms.entropy) <= np.log2(3) + 1e-12
+
+
+@pytest.mark.parametrize(
+    ("sources", "target", "kwargs", "message"),
+    [
+        (np.zeros((5, 2)), np.zeros(4), {}, "target must have shape (*batch, sample) = (5,)"),
+        (np.zeros(5), np.zeros(5), {}, "sources must have shape (*batch, sample, source)"),
+        (np.zeros((5, 5)), np.zeros(5), {}, "n_sources must be 1..4, got 5"),
+        (np.zeros((5, 2)), np.full(5, 1.5), {}, "must lie in [0, 1]"),
+        (np.zeros((5, 2)), np.zeros(5), {"estimator": "knn"},
+         "Unknown estimator 'knn'; choose one of: sparse, dense."),
+        (np.zeros((5, 2)), np.zeros(5), {"binning": "kde"}, "Unknown binning 'kde'"),
+        (np.full((5, 2), np.nan), np.zeros(5), {}, "sources must be finite"),
+        (np.zeros((0, 2)), np.zeros(0), {}, "no samples"),
+        (np.array([["a", "b"]]), np.zeros(1), {}, "sources must be numeric"),
+    ],
+)
+def test_sample_input_errors(sources, target, kwargs, message):
+    with pytest.raises(InfomorphError) as err:
+        decompose_samples(sources, target, **kwargs)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("pmf", "n", "message"),
+    [
+        (np.ones((2, 2)), 2, "at least 3 axes"),
+        (-np.ones((2, 2, 2)), 2, "pmf entries must be >= 0"),
+        (np.zeros((2, 2, 2)), 2, "pmf sums to 0"),
+        (np.ones((2, 0, 2)), 2, "empty axis"),
+        (np.ones((2, 2, 2)), 5, "n_sources must be 1..4"),
+        (np.ones((2, 2, 2)), 2.0, "n_sources must be an integer"),
+        (np.full((2, 2, 2), np.inf), 2, "pmf must be finite"),
+    ],
+)
+def test_table_input_errors(pmf, n, message):
+    with pytest.raises(InfomorphError, match=None) as err:
+        decompose(pmf, n)
+    assert message in str(err.value)
+
+
+def test_counts_are_normalised_per_batch_element():
+    a = np.ones((2, 2, 2))
+    atoms = decompose(np.stack([a, 7 * a]), 2)
+    np.testing.assert_allclose(atoms[0], atoms[1])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_matches_cpu(rng):
+    from inspector.pid import pid_from_samples
+
+    codes = torch.from_numpy(rng.integers(0, 20, size=(8, 512, 3)))
+    theta = torch.from_numpy(rng.random((8, 512)))
+    q = torch.stack([1 - theta, theta], -1)
+    cpu = pid_from_samples(codes, q, [20] * 3).atoms
+    gpu = pid_from_samples(codes.cuda(), q.cuda(), [20] * 3).atoms.cpu()
+    np.testing.assert_allclose(cpu.numpy(), gpu.numpy(), atol=1e-9)
