@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from inspector.pid import (
     decompose_dataset,
+    goal_from_samples,
     lattice,
     pid_from_pmf,
     pid_from_samples,
@@ -192,3 +193,21 @@ def test_batched_equals_one_at_a_time(rng):
     for i, j in itertools.product(range(2), range(4)):
         single = decompose_dataset(tables[i, j], 2).pid
         np.testing.assert_allclose(batched[i, j].values, single.values, atol=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(sample_sets(), st.integers(0, 2**32 - 1), st.sampled_from([0.0, 0.035, -1.0]))
+def test_goal_equals_weighted_atoms(case, seed, residual):
+    codes, target, n_bins = case
+    size = len(lattice(codes.shape[-1]))
+    rng = np.random.default_rng(seed)
+    gamma = rng.uniform(-1, 1, size) * (rng.random(size) < 0.3)  # sparse goals too
+    gamma = torch.from_numpy(gamma)
+    target = target.clone().requires_grad_(True)
+    goal = goal_from_samples(codes, target, n_bins, gamma, residual)
+    (grad_goal,) = torch.autograd.grad(goal.sum(), target)
+    terms = pid_from_samples(codes, target, n_bins)
+    reference = terms.atoms @ gamma + residual * terms.residual_entropy
+    (grad_ref,) = torch.autograd.grad(reference.sum(), target)
+    np.testing.assert_allclose(goal.detach().numpy(), reference.detach().numpy(), atol=TOL)
+    np.testing.assert_allclose(grad_goal.numpy(), grad_ref.numpy(), atol=1e-8)

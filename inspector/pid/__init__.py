@@ -4,7 +4,8 @@ Labelled API (numpy / torch / xarray in, xarray out, float64):
     decompose, decompose_dataset            joint tables (*batch, |S_1|..|S_n|, |T|)
     decompose_samples, decompose_samples_dataset   samples + a Binning
 Tensor API (torch, any dtype/device, differentiable; used by training's losses):
-    pid_from_pmf, pid_from_samples, pointwise_from_pmf, pointwise_from_samples, pmf_from_samples
+    pid_from_pmf, pid_from_samples, pointwise_from_pmf, pointwise_from_samples, pmf_from_samples,
+    goal_from_samples (a weighted sum of atoms and H_res, computing only what it needs)
 Lattices: lattice(n) for n = 1..4 with atom labels such as "{F}{CL}".
 """
 
@@ -20,6 +21,7 @@ from inspector.pid._decompose import (
 from inspector.pid._isx import (
     PIDTerms,
     PointwiseTerms,
+    goal_from_samples,
     pid_from_pmf,
     pid_from_samples,
     pmf_from_samples,
@@ -41,6 +43,7 @@ __all__ = [
     "decompose_dataset",
     "decompose_samples",
     "decompose_samples_dataset",
+    "goal_from_samples",
     "lattice",
     "pid_from_pmf",
     "pid_from_samples",

@@ -71,11 +71,12 @@ class PointwiseTerms(NamedTuple):
 
 
 class _Points(NamedTuple):
-    """The occupied cells of one union group, flattened over batch rows.
+    """The occupied cells ("points") of one union group, flattened over batch rows.
 
-    ``antichains``: indices of the group's antichains; ``marg_t`` (T, P, V): p(s_V, t) at each
-    point for the V source sets inside the union; ``weight`` (T, P) = p(s_U, t);
+    ``antichains``: indices of the group's antichains; ``marg_t`` (V, T, P): p(s_V, t) at each
+    point for the V source sets the group needs; ``weight`` (T, P) = p(s_U, t);
     ``row`` (P,) int64: the batch row of each point; ``terms`` (A_g, V) inclusion-exclusion.
+    Points are the last, contiguous axis: the small (A_g, V) matrix multiplies wide blocks.
     """
 
     antichains: tuple[int, ...]
@@ -96,17 +97,23 @@ def _entropy(p: Tensor) -> Tensor:
     return -(p * _safe_log2(p)).sum(-1)
 
 
+def _union(marg_t: Tensor, terms: Tensor) -> Tensor:
+    """p(T = t, A_1 or .. or A_m): (V, T, P) marginals -> (A, T, P), by inclusion-exclusion."""
+    v, t, p = marg_t.shape
+    return (terms @ marg_t.reshape(v, t * p)).view(-1, t, p)
+
+
 def _union_logs(marg_t: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
     """log2 p(A_1 or .. or A_m) (P, A) and log2 p(T = t, A_1 or .. or A_m) (P, T, A).
 
-    Shapes: ``marg_t`` (T, P, V) = p(S_V = s_V, T = t) at P points; ``terms`` (A, V).
+    Shapes: ``marg_t`` (V, T, P) = p(S_V = s_V, T = t) at P points; ``terms`` (A, V).
     """
-    union_t = marg_t @ terms.T
-    return _safe_log2(union_t.sum(0)), _safe_log2(union_t).movedim(0, -2)
+    union_t = _union(marg_t, terms)
+    return _safe_log2(union_t.sum(1)).T, _safe_log2(union_t).permute(2, 1, 0)
 
 
 _CHUNK_ELEMENTS = 1 << 20
-"""Elements of the (T, points, A) union tensor handled at once: small enough to stay in cache."""
+"""Elements of the (A, T, points) union tensor handled at once: small enough to stay in cache."""
 
 
 def _chunks(points: int, per_point: int) -> list[slice]:
@@ -114,77 +121,73 @@ def _chunks(points: int, per_point: int) -> list[slice]:
     return [slice(i, i + step) for i in range(0, points, step)]
 
 
-def _chunk_union(marg_t: Tensor, sl: slice, terms: Tensor) -> Tensor:
-    """Union probabilities (T, c, A) of a chunk of points; one flat matmul, not a batched one."""
-    part = marg_t[:, sl]
-    return (part.reshape(-1, part.shape[-1]) @ terms.T).view(*part.shape[:2], -1)
-
-
 class _UnionInformation(torch.autograd.Function):
     """Point-weighted sums of log2 union probabilities, per batch row; fused and chunked.
 
-    Forward: ``marg_t`` (T, P, V), ``weight`` (T, P), ``terms`` (A, V), ``row`` (P,), ``n_rows``
-    -> ``(sum_p w(p) log2 p(union)(p), sum_p,t w(p,t) log2 p(union, t)(p, t))``, each
-    (n_rows, A), with w(p) = sum_t w(t, p). The (T, P, A) union probabilities are never held
+    Forward: ``marg_t`` (V, T, P), ``weight`` (T, P), ``terms`` (A, V), ``row`` (P,),
+    ``n_rows`` -> ``(sum_p w(p) log2 p(union)(p), sum_p,t w(t,p) log2 p(union, t)(p))``, each
+    (n_rows, A), with w(p) = sum_t w(t, p). The (A, T, P) union probabilities are never held
     whole: the backward pass rebuilds them chunk by chunk instead of saving them, which keeps
-    the work in cache and the memory at O(P T V).
+    the work in cache and the memory at O(V T P).
     """
 
     @staticmethod
     def forward(ctx, marg_t, weight, terms, row, n_rows):
         ctx.save_for_backward(marg_t, weight, terms, row)
-        t_size, points, _ = marg_t.shape
+        _, t_size, points = marg_t.shape
         tiny = torch.finfo(marg_t.dtype).tiny
-        plus = marg_t.new_zeros(n_rows, terms.shape[0])
+        plus = marg_t.new_zeros(terms.shape[0], n_rows)
         minus = torch.zeros_like(plus)
         for sl in _chunks(points, t_size * terms.shape[0]):
-            union_t = _chunk_union(marg_t, sl, terms)  # (T, c, A)
-            w = weight[:, sl].unsqueeze(-1)  # (T, c, 1)
-            log_p = union_t.sum(0).clamp_min_(tiny).log2_()
+            union_t = _union(marg_t[..., sl], terms)  # (A, T, c)
+            w = weight[:, sl]  # (T, c)
+            log_p = union_t.sum(1).clamp_min_(tiny).log2_()
             log_t = union_t.clamp_min_(tiny).log2_()
-            minus.index_add_(0, row[sl], (log_t.mul_(w)).sum(0))
-            plus.index_add_(0, row[sl], log_p.mul_(w.sum(0)))
-        return plus, minus
+            minus.index_add_(1, row[sl], log_t.mul_(w).sum(1))
+            plus.index_add_(1, row[sl], log_p.mul_(w.sum(0)))
+        return plus.T, minus.T
 
     @staticmethod
     def backward(ctx, g_plus, g_minus):
         marg_t, weight, terms, row = ctx.saved_tensors
         need_marg, need_weight = ctx.needs_input_grad[:2]
-        t_size, points, _ = marg_t.shape
+        _, t_size, points = marg_t.shape
         tiny = torch.finfo(marg_t.dtype).tiny
         grad_marg = torch.zeros_like(marg_t) if need_marg else None
         grad_weight = torch.zeros_like(weight) if need_weight else None
+        g_plus, g_minus = g_plus.T.contiguous(), g_minus.T.contiguous()  # (A, R)
         for sl in _chunks(points, t_size * terms.shape[0]):
-            union_t = _chunk_union(marg_t, sl, terms)  # (T, c, A)
-            union = union_t.sum(0)  # (c, A)
-            gp, gm = g_plus.index_select(0, row[sl]), g_minus.index_select(0, row[sl])
-            w = weight[:, sl].unsqueeze(-1)  # (T, c, 1)
+            union_t = _union(marg_t[..., sl], terms)  # (A, T, c)
+            union = union_t.sum(1)  # (A, c)
+            gp, gm = g_plus.index_select(1, row[sl]), g_minus.index_select(1, row[sl])
+            w = weight[:, sl]  # (T, c)
             if need_weight:
-                gw = (_safe_log2(union_t) * gm).sum(-1)
-                gw += (_safe_log2(union) * gp).sum(-1)
-                grad_weight[:, sl] = gw
+                gw = (_safe_log2(union_t) * gm.unsqueeze(1)).sum(0)
+                grad_weight[:, sl] = gw.add_((_safe_log2(union) * gp).sum(0))
             if need_marg:
                 ok_t, ok = union_t > tiny, union > tiny
-                gut = (w * gm).div_(torch.where(ok_t, union_t, 1.0)).masked_fill_(~ok_t, 0.0)
+                gut = (w * gm.unsqueeze(1)).div_(torch.where(ok_t, union_t, 1.0))
                 gu = (w.sum(0) * gp).div_(torch.where(ok, union, 1.0)).masked_fill_(~ok, 0.0)
-                gut = gut.add_(gu).reshape(-1, gut.shape[-1]) @ terms
-                grad_marg[:, sl] = gut.view(t_size, -1, terms.shape[1]).mul_(1.0 / math.log(2.0))
+                gut = gut.masked_fill_(~ok_t, 0.0).add_(gu.unsqueeze(1))
+                grad = terms.T @ gut.reshape(gut.shape[0], -1)
+                grad_marg[..., sl] = grad.view(-1, t_size, gut.shape[-1]).mul_(1 / math.log(2))
         return grad_marg, grad_weight, None, None, None
 
 
-def _averages(groups: Iterator[_Points], lat: Lattice, n_rows: int, entropy: Tensor):
-    """Averaged I+ and I- (n_rows, A) in bits. ``entropy`` (n_rows,) = H(T).
+def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int):
+    """Averaged I+ and I- (n_rows, size) in bits, 0 for antichains no group covers.
 
-    Uses sum_x,t p(x,t) log2 p(t) = -H(T), so p(t) never divides a large tensor.
+    ``entropy`` (n_rows,) = H(T). Uses sum_x,t p(x,t) log2 p(t) = -H(T), so p(t) never divides
+    a large tensor.
     """
-    plus, minus, order = [], [], []
+    plus = entropy.new_zeros(n_rows, size)
+    minus = torch.zeros_like(plus)
     for g in groups:
         p, m = _UnionInformation.apply(g.marg_t, g.weight, g.terms, g.row, n_rows)
-        plus.append(-p)
-        minus.append(-m - entropy.unsqueeze(-1))
-        order.extend(g.antichains)
-    inverse = torch.argsort(torch.tensor(order, device=entropy.device))
-    return torch.cat(plus, -1)[:, inverse], torch.cat(minus, -1)[:, inverse]
+        index = torch.tensor(g.antichains, device=entropy.device)
+        plus = plus.index_copy(1, index, -p)
+        minus = minus.index_copy(1, index, -m - entropy.unsqueeze(-1))
+    return plus, minus
 
 
 def _finish(lat: Lattice, i_plus: Tensor, i_minus: Tensor, entropy: Tensor) -> PIDTerms:
@@ -221,11 +224,15 @@ def _pointwise(lat: Lattice, log_p: Tensor, log_pt: Tensor, p_t: Tensor) -> Poin
 # ----------------------------------------------------------------------------- dense tables
 
 
-def _dense_points(pmf: Tensor, lat: Lattice) -> Iterator[tuple[_Points, torch.Size]]:
+def _dense_points(
+    pmf: Tensor, lat: Lattice, compact: bool = False
+) -> Iterator[tuple[_Points, torch.Size]]:
     """Every cell of each union's grid is a point. ``pmf`` (R, k_1..k_n, T); also yields the
-    union's grid shape (k_i on the union's axes, 1 elsewhere)."""
+    union's grid shape (k_i on the union's axes, 1 elsewhere). With ``compact``, cells of
+    probability 0 are dropped when they are the majority (they add nothing to the averages;
+    they do carry gradient, so callers only compact tables that need none)."""
     n = lat.n_sources
-    rows = pmf.shape[0]
+    rows, t_size = pmf.shape[0], pmf.shape[-1]
     axes = range(1, n + 1)
     tables = []
     for mask in range(1, 2**n):
@@ -233,14 +240,19 @@ def _dense_points(pmf: Tensor, lat: Lattice) -> Iterator[tuple[_Points, torch.Si
         tables.append(pmf.sum(dim=drop, keepdim=True) if drop else pmf)
     for union, antichains, cols in lat.union_groups:
         shape = tables[union - 1].shape
-        marg_t = torch.stack([tables[v].expand(shape) for v in cols], -1)
-        marg_t = marg_t.movedim(-2, 0).reshape(shape[-1], -1, len(cols))
+        marg_t = torch.stack([tables[v].expand(shape) for v in cols])  # (V, R, *grid, T)
+        marg_t = marg_t.movedim(-1, 1).reshape(len(cols), t_size, -1)
         terms = lat.union_terms[list(antichains)][:, list(cols)]
+        row = torch.arange(rows, device=pmf.device).repeat_interleave(marg_t.shape[-1] // rows)
+        if compact:
+            occupied = marg_t[cols.index(union - 1)].sum(0) > 0
+            if int(occupied.sum()) < 0.75 * occupied.numel():
+                marg_t, row = marg_t[..., occupied], row[occupied]
         points = _Points(
             antichains,
             marg_t,
-            marg_t[..., cols.index(union - 1)],
-            torch.arange(rows, device=pmf.device).repeat_interleave(marg_t.shape[1] // rows),
+            marg_t[cols.index(union - 1)],
+            row,
             torch.tensor(terms, dtype=pmf.dtype, device=pmf.device),
         )
         yield points, shape[1:-1]
@@ -262,8 +274,8 @@ def pid_from_pmf(pmf: Tensor, n_sources: int) -> PIDTerms:
     lat = lattice(n_sources)
     batch, flat = _flatten_pmf(pmf, n_sources)
     entropy = _entropy(flat.sum(dim=tuple(range(1, n_sources + 1))))
-    groups = (points for points, _ in _dense_points(flat, lat))
-    terms = _finish(lat, *_averages(groups, lat, flat.shape[0], entropy), entropy)
+    groups = (points for points, _ in _dense_points(flat, lat, not flat.requires_grad))
+    terms = _finish(lat, *_averages(groups, flat.shape[0], entropy, len(lat)), entropy)
     return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
 
 
@@ -322,35 +334,56 @@ def _cell_ids(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, 
 
 
 def _sample_points(
-    codes: Tensor, target: Tensor, n_bins: Sequence[int], lat: Lattice
+    codes: Tensor,
+    target: Tensor,
+    n_bins: Sequence[int],
+    lat: Lattice,
+    needed: Sequence[bool] | None = None,
 ) -> Iterator[tuple[_Points, Tensor]]:
     """The occupied cells of each union, from samples. ``codes`` (R, B, n), ``target``
-    (R, B, T). Also yields the point of every sample (R * B,), for pointwise values."""
+    (R, B, T). Also yields the point of every sample (R * B,), for pointwise values.
+
+    ``needed`` (A,) restricts the work to some antichains (a goal rarely needs all of them);
+    groups, marginals and inclusion-exclusion terms that only others use are skipped.
+    """
     rows, samples, t_size = target.shape
-    weight = (target / samples).reshape(rows * samples, t_size).T
+    weight = (target / samples).reshape(rows * samples, t_size).T  # (T, R * B)
     arange = torch.arange(rows * samples, device=codes.device)
     ids, sums = {}, {}
-    for mask in range(1, 2**lat.n_sources):
-        ids[mask], count = _cell_ids(codes, n_bins, mask)
-        sums[mask] = weight.new_zeros(t_size, count).index_add_(1, ids[mask], weight)
+
+    def cells(mask: int) -> tuple[Tensor, Tensor]:
+        if mask not in ids:
+            ids[mask], count = _cell_ids(codes, n_bins, mask)
+            sums[mask] = weight.new_zeros(t_size, count).index_add_(1, ids[mask], weight)
+        return ids[mask], sums[mask]
+
     for union, antichains, cols in lat.union_groups:
-        occupied = torch.zeros(sums[union].shape[1], dtype=torch.bool, device=codes.device)
-        occupied[ids[union]] = True
+        if needed is not None:
+            antichains = tuple(a for a in antichains if needed[a])
+            if not antichains:
+                continue
+        terms = lat.union_terms[list(antichains)][:, list(cols)]
+        cols = [c for c, used in zip(cols, terms.any(0), strict=True) if used or c == union - 1]
+        terms = lat.union_terms[list(antichains)][:, cols]
+        union_ids, union_sums = cells(union)
+        occupied = torch.zeros(union_sums.shape[1], dtype=torch.bool, device=codes.device)
+        occupied[union_ids] = True
         compact = torch.cumsum(occupied, 0) - 1
-        point = compact[ids[union]]
+        point = compact[union_ids]
         n_points = int(compact[-1]) + 1
         # One sample per point; any would do (marginals are constant on a cell): take the
         # first, deterministically.
         first = torch.full((n_points,), rows * samples, device=codes.device)
         first = first.scatter_reduce_(0, point, arange, "amin")
-        marg_t = torch.stack(
-            [sums[v + 1].index_select(1, ids[v + 1].index_select(0, first)) for v in cols], -1
-        )
-        terms = lat.union_terms[list(antichains)][:, list(cols)]
+        marg_t = []
+        for v in cols:
+            v_ids, v_sums = cells(v + 1)
+            marg_t.append(v_sums.index_select(1, v_ids.index_select(0, first)))
+        marg_t = torch.stack(marg_t)  # (V, T, P)
         points = _Points(
             antichains,
             marg_t,
-            marg_t[..., cols.index(union - 1)],
+            marg_t[cols.index(union - 1)],
             torch.div(first, samples, rounding_mode="floor"),
             torch.tensor(terms, dtype=target.dtype, device=target.device),
         )
@@ -385,7 +418,7 @@ def pid_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> PI
     lat = lattice(codes.shape[-1])
     entropy = _entropy(target.mean(-2))
     groups = (points for points, _ in _sample_points(codes, target, n_bins, lat))
-    terms = _finish(lat, *_averages(groups, lat, codes.shape[0], entropy), entropy)
+    terms = _finish(lat, *_averages(groups, codes.shape[0], entropy, len(lat)), entropy)
     return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
 
 
@@ -426,3 +459,34 @@ def pmf_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> Te
     table = target.new_zeros(size, t_size)
     table.index_add_(0, key, (target / samples).reshape(-1, t_size))
     return table.reshape((*batch, *n_bins, t_size))
+
+
+def goal_from_samples(
+    codes: Tensor,
+    target: Tensor,
+    n_bins: Sequence[int],
+    atom_weights: Tensor,
+    residual_weight: float = 0.0,
+) -> Tensor:
+    """A local goal G = sum_a gamma_a Pi_a + gamma_res H_res (bits), from samples.
+
+    Shapes: ``codes``, ``target`` as :func:`pid_from_samples`; ``atom_weights`` (A,) gamma in
+    ``lattice(n).antichains`` order -> (*batch,). Equal to ``atoms @ gamma + gamma_res *
+    residual_entropy`` of :func:`pid_from_samples`, but since gamma . Pi = (M^T gamma) . I^sx
+    only the redundancies with a non-zero coefficient are computed: a goal such as
+    Pi{F}{C} needs two of the 18 trivariate antichains. Differentiable with respect to
+    ``target``.
+    """
+    batch, codes, target = _flatten_samples(codes, target, n_bins)
+    lat = lattice(codes.shape[-1])
+    gamma = torch.as_tensor(atom_weights, dtype=target.dtype, device=target.device)
+    if gamma.shape != (len(lat),):
+        raise ValueError(f"atom_weights must have shape ({len(lat)},), got {tuple(gamma.shape)}")
+    coef = gamma @ torch.tensor(lat.moebius, dtype=target.dtype, device=target.device)
+    coef[-1] -= residual_weight  # H_res = H(T) - I^sx({1..n})
+    needed = (coef != 0).tolist()
+    entropy = _entropy(target.mean(-2))
+    groups = (p for p, _ in _sample_points(codes, target, n_bins, lat, needed))
+    i_plus, i_minus = _averages(groups, codes.shape[0], entropy, len(lat))
+    goal = (i_plus - i_minus) @ coef + residual_weight * entropy
+    return goal.reshape(batch)
