@@ -30,6 +30,7 @@ lint: setup
 bench: setup
 	$(PY) bench/pid_loss_step.py
 	$(PY) bench/pid_decompose.py
+	$(PY) bench/storage_checkpoint.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -14,9 +14,9 @@ EXIT_USAGE = 2
 
 def _verbs():
     # Each verb module has register(subparsers); importing lazily keeps `infomorph --help` fast.
-    from inspector.cli import _pid
+    from inspector.cli import _info, _pid
 
-    return {"pid": _pid}
+    return {"pid": _pid, "info": _info}
 
 
 def build_parser() -> argparse.ArgumentParser:

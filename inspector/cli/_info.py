@@ -1,0 +1,86 @@
+"""``infomorph info PATH``: a run (or every run below a LOGDIR) at a glance."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from inspector.errors import InfomorphError
+from storage import RUN_FILE, find_runs, open_run
+
+
+def register(sub) -> None:
+    p = sub.add_parser("info", help="status, layers, checkpoints and last metrics of runs",
+                       description="Summarise a run directory (or run.h5), or one line per run "
+                       "below a LOGDIR.")
+    p.add_argument("path", type=Path, help="run directory, run.h5 or LOGDIR")
+    p.add_argument("--json", action="store_true", help="print JSON for scripts")
+    p.set_defaults(run=run)
+
+
+def _is_single_run(path: Path) -> bool:
+    return path.is_file() or (path / RUN_FILE).exists()
+
+
+def run(args) -> int:
+    path: Path = args.path
+    if not path.exists():
+        raise InfomorphError(f"no such run or directory: {path}")
+    if _is_single_run(path):
+        summary = open_run(path).summary()
+        if args.json:
+            print(json.dumps(summary, indent=2))
+        else:
+            print(_describe(summary))
+        return 0
+    runs = find_runs(path)
+    if not runs:
+        raise InfomorphError(f"no runs below {path} (a run is a directory holding {RUN_FILE})")
+    summaries, failed = [], 0
+    for run_dir in runs:
+        try:
+            summaries.append(open_run(run_dir).summary())
+        except InfomorphError as err:
+            failed += 1
+            summaries.append({"run": str(run_dir.relative_to(path)), "error": str(err)})
+    if args.json:
+        print(json.dumps(summaries, indent=2))
+    else:
+        for s in summaries:
+            print(_one_line(s))
+    if failed:
+        print(f"infomorph: error: {failed} of {len(runs)} runs could not be read",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
+def _metrics_text(metrics: dict) -> str:
+    shown = {k: v for k, v in metrics.items() if k not in ("wall_time",) and v is not None}
+    return ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
+
+
+def _one_line(s: dict) -> str:
+    if "error" in s:
+        return f"{s['run']}: error: {s['error']}"
+    layers = " ".join(f"{x['name']}[{x['neurons']}]" for x in s["layers"])
+    step = "-" if s["last_step"] is None else s["last_step"]
+    return (f"{s['run']}: {s['status']}, {s['checkpoints']} checkpoints (last step {step}), "
+            f"layers {layers}; {_metrics_text(s['last_metrics'])}")
+
+
+def _describe(s: dict) -> str:
+    lines = [
+        f"run        {s['run']} ({s['path']})",
+        f"status     {s['status']}",
+        f"preset     {s['preset']}",
+        f"data       {s['dataset']} ({s['probe_samples']} probe samples)",
+        f"checkpoints {s['checkpoints']} (last step {s['last_step']})",
+        "layers",
+    ]
+    for x in s["layers"]:
+        lines.append(f"  {x['name']:<10} {x['neurons']:>5} neurons  sources "
+                     f"{','.join(x['sources'])}  {x['activation']}")
+    lines.append(f"last       {_metrics_text(s['last_metrics']) or '-'}")
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""Every byte on disk: the HDF5 run format (writer, reader, schema, validation).
+
+- ``RunWriter.create(run_dir, spec)`` / ``RunWriter.resume(run_dir)``: the one writer of a run.
+- ``open_run(path)`` -> ``Run``: config, provenance, layers, checkpoints, ``probe``,
+  ``neuron``, ``weights``, ``train_atoms``, ``metrics``, ``status``.
+- ``find_runs(logdir)``: the run directories below a LOGDIR.
+The format is documented in docs/run-format.md. Only this package imports h5py.
+"""
+
+from storage._logdir import find_runs
+from storage._reader import Run, open_run, resolve_run_file
+from storage._schema import (
+    FORMAT,
+    RUN_FILE,
+    SCHEMA_VERSION,
+    STATUSES,
+    LayerSpec,
+    ParamSpec,
+    ProbeSpec,
+    RunSpec,
+    SourceSpec,
+)
+from storage._writer import LayerRecord, RunWriter, default_provenance
+
+__all__ = [
+    "FORMAT",
+    "RUN_FILE",
+    "SCHEMA_VERSION",
+    "STATUSES",
+    "LayerRecord",
+    "LayerSpec",
+    "ParamSpec",
+    "ProbeSpec",
+    "Run",
+    "RunSpec",
+    "RunWriter",
+    "SourceSpec",
+    "default_provenance",
+    "find_runs",
+    "open_run",
+    "resolve_run_file",
+]
