@@ -16,8 +16,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+LOGDIR ?= runs
+
 demo: setup
-	@for name in xor and unq copy parity; do \
+	$(VENV)/bin/infomorph train --logdir $(LOGDIR)
+	$(VENV)/bin/infomorph info $(LOGDIR)
+	@for name in xor parity; do \
 	  echo "== $$name"; $(VENV)/bin/infomorph pid examples/$$name.csv || exit 1; echo; done
 
 test: setup

@@ -14,9 +14,9 @@ EXIT_USAGE = 2
 
 def _verbs():
     # Each verb module has register(subparsers); importing lazily keeps `infomorph --help` fast.
-    from inspector.cli import _info, _pid
+    from inspector.cli import _info, _pid, _train
 
-    return {"pid": _pid, "info": _info}
+    return {"train": _train, "info": _info, "pid": _pid}
 
 
 def build_parser() -> argparse.ArgumentParser:

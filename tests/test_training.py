@@ -1,0 +1,316 @@
+"""Training: presets run end to end into the run format; layers, goals, config, data."""
+
+import gzip
+import json
+import struct
+
+import numpy as np
+import pytest
+import torch
+
+from inspector.cli import main
+from inspector.errors import InfomorphError
+from inspector.pid import Binning
+from storage import open_run
+from training.activations import bivariate, trivariate
+from training.config import make_config
+from training.data import DEFAULT_MNIST_DIR, IDX_FILES, load_idx_dataset
+from training.goals import GOALS, goal_vector
+from training.layers import InfomorphicLayer
+from training.models import InfomorphicNetwork, LayerPass
+from training.presets import PRESETS
+from training.trainer import Trainer, checkpoint_steps, resume, train
+
+FAST = {"epochs": "2", "hidden": "12", "checkpoints": "3", "probe_size": "64"}
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_trains_and_records(name, tmp_path):
+    config = make_config({**FAST, "preset": name})
+    run = open_run(train(config, tmp_path, "r", progress=False))
+    assert run.status == "finished"
+    assert run.checkpoints.tolist() == checkpoint_steps(2 * 5, 3)  # 1078 samples / 256
+    metrics = run.metrics()
+    accuracy = metrics[["train_accuracy", "val_accuracy", "test_accuracy"]].to_numpy()
+    assert ((accuracy >= 0) & (accuracy <= 1)).all()
+    layers = [x.name for x in run.layers]
+    assert layers[-1] == "readout"
+    probe = run.probe(layers[0])
+    assert probe.sizes == {"sample": 64, "neuron": 10 if name == "readout-only" else 12}
+    assert set(np.unique(probe.output.values)) <= {-1, 1}
+    assert ((probe.theta >= 0) & (probe.theta <= 1)).all()
+    if name != "backprop":
+        atoms = run.train_atoms("readout").train_atoms
+        assert atoms.atom.values.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
+        assert np.isfinite(atoms.values).all()
+
+
+def test_training_is_deterministic_on_cpu(tmp_path):
+    config = make_config({**FAST, "preset": "trivariate-sparse"})
+    a = open_run(train(config, tmp_path, "a", progress=False))
+    b = open_run(train(config, tmp_path, "b", progress=False))
+    np.testing.assert_array_equal(a.probe("hidden").theta, b.probe("hidden").theta)
+    np.testing.assert_array_equal(a.weights("hidden")["F.weight"], b.weights("hidden")["F.weight"])
+    assert a.metrics().drop(columns="wall_time").equals(b.metrics().drop(columns="wall_time"))
+
+
+def test_trained_goal_is_consistent_with_logged_atoms(tmp_path):
+    config = make_config({**FAST, "preset": "trivariate-heuristic"})
+    run = open_run(train(config, tmp_path, "r", progress=False))
+    logged = run.train_atoms("hidden")
+    # goal Pi{F}{C}: the logged goal is the {F}{C} atom the loss saw
+    np.testing.assert_allclose(
+        logged.train_goal.values, logged.train_atoms.sel(atom="{F}{C}").values, atol=1e-5
+    )
+
+
+def test_resume_after_an_interruption(tmp_path, monkeypatch):
+    config = make_config({**FAST, "epochs": "4", "checkpoints": "6"})
+    calls = {"n": 0}
+    original = Trainer._step
+
+    def interrupted(self, x, y):
+        calls["n"] += 1
+        if calls["n"] == 12:
+            raise KeyboardInterrupt
+        return original(self, x, y)
+
+    monkeypatch.setattr(Trainer, "_step", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        train(config, tmp_path, "r", progress=False)
+    monkeypatch.setattr(Trainer, "_step", original)
+    run = open_run(tmp_path / "r")
+    assert run.status == "crashed/incomplete"
+    before = run.checkpoints.tolist()
+    resume(tmp_path / "r", progress=False)
+    run = open_run(tmp_path / "r")
+    assert run.status == "finished"
+    assert run.checkpoints.tolist() == checkpoint_steps(4 * 5, 6)
+    assert run.checkpoints.tolist()[: len(before)] == before
+
+
+def test_lateral_connections_have_no_self_loops_and_k_partners():
+    layer = InfomorphicLayer(
+        {"F": 5, "C": 3, "L": 10},
+        10,
+        "trivariate",
+        GOALS["trivariate-sparse"],
+        Binning(),
+        lateral_partners=4,
+        generator=torch.Generator().manual_seed(0),
+    )
+    mask = layer.lateral_mask
+    assert torch.all(mask.diagonal() == 0)
+    assert torch.all(mask.sum(1) == 4)
+    dense = InfomorphicLayer(
+        {"F": 5, "C": 3, "L": 10}, 10, "trivariate", GOALS["trivariate-sparse"], Binning()
+    )
+    assert torch.all(dense.lateral_mask == 1 - torch.eye(10))
+
+
+def test_activation_functions_limits():
+    r = torch.linspace(-3, 3, 7)
+    c = torch.linspace(2, -2, 7)
+    torch.testing.assert_close(bivariate(r, c, k1=1.0), torch.sigmoid(r))
+    torch.testing.assert_close(trivariate(r, c, c, c1=0.0, c2=0.0), torch.sigmoid(r))
+    # context that agrees with the drive amplifies it
+    assert bivariate(torch.tensor(1.0), torch.tensor(5.0)) > bivariate(
+        torch.tensor(1.0), torch.tensor(-5.0)
+    )
+
+
+def test_goal_labels_are_validated():
+    gamma, residual = goal_vector(GOALS["trivariate-optimized"], ["F", "C", "L"])
+    assert gamma.shape == (18,) and residual == pytest.approx(0.035)
+    assert gamma[0] == pytest.approx(0.33073) and gamma[-1] == pytest.approx(-0.21512)
+    gamma, _ = goal_vector({"{CL}{F}": 0.5}, ["F", "C", "L"])
+    assert gamma[4] == 0.5
+    with pytest.raises(InfomorphError, match=r"unknown source in '\{X\}'.*atoms of sources FCL"):
+        goal_vector({"{F}{X}": 1}, ["F", "C", "L"])
+    with pytest.raises(InfomorphError, match="twice"):
+        goal_vector({"{F}{C}": 1, "{C}{F}": 1}, ["F", "C"])
+    with pytest.raises(InfomorphError, match="must be a number"):
+        goal_vector({"{F}": "lots"}, ["F", "C"])
+
+
+def test_sign_correction_flips_inverted_readout_neurons():
+    readout = InfomorphicLayer(
+        {"F": 4, "C": 3},
+        3,
+        "bivariate",
+        GOALS["readout"],
+        Binning("maxnorm"),
+        activation_params={"k1": 1.0},
+        fixed_identity=("C",),
+    )
+    net = InfomorphicNetwork([], readout)
+    theta = torch.tensor([[0.9, 0.2, 0.1], [0.2, 0.1, 0.9], [0.95, 0.8, 0.1]])
+    net.run = lambda x, context, generator=None: {  # neuron 0 fires on average >= 0.5
+        "readout": LayerPass(torch.zeros(3, 3, 2), theta, torch.ones(3, 3))
+    }
+    # uncorrected argmax would be [0, 2, 0]; with neuron 0 flipped (1 - theta):
+    assert net.predict(torch.zeros(3, 4)).tolist() == [1, 2, 1]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"preset": "nope"}, "Unknown preset 'nope'; choose one of: trivariate-optimized,"),
+        ({"hiden": "5"}, "Unknown config key 'hiden'; choose one of: preset, data,"),
+        ({"hidden": "many"}, "hidden must be an int, got 'many'"),
+        ({"hidden": "0"}, "hidden must be >= 1, got 0"),
+        ({"lr_hidden": "fast"}, "lr_hidden must be a float, got 'fast'"),
+        (
+            {"data": "cifar"},
+            "Unknown dataset 'cifar'; choose one of: digits, mnist, fashion-mnist.",
+        ),
+        ({"device": "tpu"}, "Unknown device 'tpu'"),
+    ],
+)
+def test_config_errors(overrides, message):
+    with pytest.raises(InfomorphError) as err:
+        make_config(overrides)
+    assert message in str(err.value)
+
+
+def test_train_cli_errors_are_one_line(tmp_path, capsys):
+    cases = [
+        (["train", "--logdir", str(tmp_path), "--preset", "nope"], "Unknown preset 'nope'"),
+        (["train", "--logdir", str(tmp_path), "--set", "hidden"], "--set takes key=value"),
+        (["train", "--logdir", str(tmp_path), "--set", "epochs=x"], "epochs must be an int"),
+        (["train", "--preset", "backprop"], "train needs --logdir"),
+        (
+            ["train", "--logdir", str(tmp_path), "--config", str(tmp_path / "no.toml")],
+            "no such config file",
+        ),
+        (
+            [
+                "train",
+                "--logdir",
+                str(tmp_path),
+                "--data",
+                "mnist",
+                "--data-dir",
+                str(tmp_path / "missing"),
+            ],
+            "does not exist; it must hold train-images-idx3-ubyte.gz",
+        ),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("infomorph: error: ") and err.count("\n") == 1
+        assert message in err, (argv, err)
+
+
+def test_train_cli_with_toml_config(tmp_path, capsys):
+    toml = tmp_path / "run.toml"
+    toml.write_text('preset = "readout-only"\nepochs = 2\nhidden = 8\ncheckpoints = 2\n')
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(toml),
+                "--logdir",
+                str(tmp_path / "logs"),
+                "--name",
+                "cfg",
+                "--quiet",
+                "--set",
+                "probe_size=32",
+            ]
+        )
+        == 0
+    )
+    run = open_run(tmp_path / "logs" / "cfg")
+    assert run.config["preset"] == "readout-only" and run.config["probe_size"] == 32
+    assert (
+        main(
+            [
+                "train",
+                "--config",
+                str(toml),
+                "--logdir",
+                str(tmp_path / "logs"),
+                "--name",
+                "cfg",
+                "--quiet",
+            ]
+        )
+        == 2
+    )
+    assert "already exists" in capsys.readouterr().err
+    assert main(["train", "--list-presets"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in listed] == list(PRESETS)
+
+
+def _write_idx(path, magic, shape, data):
+    header = struct.pack(">I", magic) + b"".join(struct.pack(">I", s) for s in shape)
+    with gzip.open(path, "wb") as handle:
+        handle.write(header + bytes(data))
+
+
+def test_idx_loader_and_its_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    _write_idx(
+        tmp_path / IDX_FILES["train_images"],
+        2051,
+        (50, 4, 4),
+        rng.integers(0, 256, 800, dtype=np.uint8),
+    )
+    _write_idx(
+        tmp_path / IDX_FILES["train_labels"], 2049, (50,), rng.integers(0, 10, 50, dtype=np.uint8)
+    )
+    _write_idx(
+        tmp_path / IDX_FILES["test_images"],
+        2051,
+        (10, 4, 4),
+        rng.integers(0, 256, 160, dtype=np.uint8),
+    )
+    _write_idx(
+        tmp_path / IDX_FILES["test_labels"], 2049, (10,), rng.integers(0, 10, 10, dtype=np.uint8)
+    )
+    splits = load_idx_dataset("fashion-mnist", tmp_path)
+    assert splits.train[0].shape == (40, 16) and splits.val[0].shape == (10, 16)
+    assert splits.test[0].shape == (10, 16) and splits.image_shape == (4, 4)
+    assert abs(float(splits.train[0].mean())) < 1e-5
+    _write_idx(
+        tmp_path / IDX_FILES["test_labels"], 2049, (10,), rng.integers(0, 10, 7, dtype=np.uint8)
+    )
+    with pytest.raises(InfomorphError, match="truncated or padded"):
+        load_idx_dataset("mnist", tmp_path)
+    (tmp_path / IDX_FILES["test_labels"]).write_bytes(b"not gzip")
+    with pytest.raises(InfomorphError, match="not a readable gzip IDX file"):
+        load_idx_dataset("mnist", tmp_path)
+    (tmp_path / IDX_FILES["test_labels"]).unlink()
+    with pytest.raises(InfomorphError, match=r"lacks t10k-labels-idx1-ubyte\.gz"):
+        load_idx_dataset("mnist", tmp_path)
+
+
+@pytest.mark.skipif(not DEFAULT_MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
+def test_shared_mnist_loads_with_known_counts():
+    splits = load_idx_dataset("mnist", None)
+    assert len(splits.train[0]) == 48_000 and len(splits.val[0]) == 12_000
+    assert splits.test[1][:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]
+    assert np.bincount(splits.test[1]).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
+
+
+def test_info_reports_a_trained_run(tmp_path, capsys):
+    run_dir = train(make_config(FAST), tmp_path, "r", progress=False)
+    assert main(["info", str(run_dir), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["preset"] == "trivariate-sparse" and summary["dataset"] == "digits"
+    assert summary["layers"][0]["sources"] == ["F", "C", "L"]

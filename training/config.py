@@ -1,0 +1,130 @@
+"""The training configuration: one dataclass, validated; overrides from --set and TOML."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import types
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+
+from inspector.errors import InfomorphError, choose_one
+from training.data import DATASETS
+from training.presets import PRESETS
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run (SCIENCE.md section 5 defaults)."""
+
+    preset: str = "trivariate-sparse"
+    data: str = "digits"
+    data_dir: str | None = None
+    hidden: int = 100
+    epochs: int = 100
+    batch_size: int | None = None  # None: 1024 (paper (b)), 256 for the small digits set
+    lr_hidden: float = 2e-3
+    wd_hidden: float = 3.5e-4
+    lr_readout: float = 3e-3
+    wd_readout: float = 1.5e-4
+    bins: int = 20
+    lateral_steps: int = 2
+    lateral_partners: int | None = None
+    seed: int = 0
+    device: str = "cpu"
+    checkpoints: int = 30
+    probe_size: int = 2048
+
+    def __post_init__(self) -> None:
+        if self.preset not in PRESETS:
+            raise choose_one("preset", self.preset, PRESETS)
+        if self.data not in DATASETS:
+            raise choose_one("dataset", self.data, DATASETS)
+        if self.batch_size is None:
+            self.batch_size = 256 if self.data == "digits" else 1024
+        for name in (
+            "hidden",
+            "epochs",
+            "batch_size",
+            "bins",
+            "lateral_steps",
+            "checkpoints",
+            "probe_size",
+        ):
+            if getattr(self, name) < 1:
+                raise InfomorphError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.bins < 2:
+            raise InfomorphError(f"bins must be >= 2, got {self.bins}")
+        for name in ("lr_hidden", "lr_readout", "wd_hidden", "wd_readout"):
+            if not getattr(self, name) >= 0:
+                raise InfomorphError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
+            raise choose_one("device", self.device, ("cpu", "cuda", "cuda:N"))
+
+
+def _field_types() -> dict[str, type | tuple]:
+    hints = typing.get_type_hints(TrainConfig)
+    return {f.name: hints[f.name] for f in dataclasses.fields(TrainConfig)}
+
+
+def _coerce(key: str, raw, kind):
+    optional = isinstance(kind, types.UnionType) and type(None) in kind.__args__
+    base = next(a for a in kind.__args__ if a is not type(None)) if optional else kind
+    if optional and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", ""))):
+        return None
+    try:
+        if base is bool:
+            raise TypeError
+        if base is int:
+            if isinstance(raw, bool) or (isinstance(raw, float) and not raw.is_integer()):
+                raise ValueError
+            return int(raw)
+        if base is float:
+            if isinstance(raw, bool):
+                raise ValueError
+            return float(raw)
+        if not isinstance(raw, str):
+            raise ValueError
+        return raw
+    except (TypeError, ValueError):
+        name = getattr(base, "__name__", str(base))
+        raise InfomorphError(
+            f"{key} must be {'an' if name == 'int' else 'a'} {name}"
+            f"{' or none' if optional else ''}, got {raw!r}"
+        ) from None
+
+
+def make_config(overrides: dict | None = None) -> TrainConfig:
+    """A validated config from a mapping of field -> value (strings are converted)."""
+    types_ = _field_types()
+    values = {}
+    for key, raw in (overrides or {}).items():
+        if key not in types_:
+            raise choose_one("config key", key, types_)
+        values[key] = _coerce(key, raw, types_[key])
+    return TrainConfig(**values)
+
+
+def parse_sets(items: list[str]) -> dict[str, str]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InfomorphError(f"--set takes key=value, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise InfomorphError(f"no such config file: {path}")
+    try:
+        data = tomllib.loads(path.read_text())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise InfomorphError(f"{path} is not valid TOML: {err}") from None
+    nested = [k for k, v in data.items() if isinstance(v, dict)]
+    if nested:
+        raise InfomorphError(f"{path}: tables are not config keys: {', '.join(nested)}")
+    return data

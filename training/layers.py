@@ -1,0 +1,144 @@
+"""Infomorphic layers: one linear map per source class, an activation function, binary
+stochastic outputs, and a local PID goal as the loss (computed by the one PID engine)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from inspector.errors import InfomorphError
+from inspector.pid import Binning, goal_from_samples, lattice, pid_from_samples
+from training.activations import activation
+from training.goals import goal_vector
+
+LATERAL = "L"
+
+
+class InfomorphicLayer(nn.Module):
+    """A layer of N infomorphic neurons.
+
+    Args:
+        inputs: source name -> input size, in source order (e.g. F: 784, C: 10, L: N). The
+            lateral source "L" reads the layer's own previous binary outputs, without
+            self-connections; ``lateral_partners`` keeps only k random partners per neuron.
+        neurons: N.
+        activation: a registered activation ("trivariate", "bivariate", "logistic", ...)
+            taking the sources in this order, with ``activation_params``.
+        goal: atom label -> gamma (and "H_res"), over the source names; None freezes the
+            layer (a random projection).
+        binning: how the loss bins the sources (paper (b): fixed [-20, 20] for trivariate,
+            maxnorm for bivariate layers; 20 bins).
+        fixed_identity: sources passed through unchanged (the readout's label context).
+
+    Shape: ``forward(inputs)`` takes (batch, in_features) per source and returns sources
+    (batch, neuron, source) and theta (batch, neuron) = P(Y = +1).
+    """
+
+    def __init__(
+        self,
+        inputs: Mapping[str, int],
+        neurons: int,
+        activation_name: str,
+        goal: Mapping[str, float] | None,
+        binning: Binning,
+        *,
+        activation_params: Mapping[str, float] | None = None,
+        lateral_partners: int | None = None,
+        fixed_identity: Sequence[str] = (),
+        generator: torch.Generator | None = None,
+        device=None,
+        dtype=None,
+    ) -> None:
+        super().__init__()
+        self.source_names = list(inputs)
+        self.neurons = int(neurons)
+        self.activation_name = activation_name
+        self.fn, n_sources, self.activation_params = activation(activation_name, activation_params)
+        if n_sources != len(self.source_names):
+            raise InfomorphError(
+                f"activation {activation_name!r} takes {n_sources} sources, got "
+                f"{len(self.source_names)}: {', '.join(self.source_names)}"
+            )
+        self.binning = binning
+        self.goal = dict(goal) if goal is not None else None
+        self.fixed_identity = tuple(fixed_identity)
+        for name in self.fixed_identity:
+            if inputs[name] != neurons:
+                raise InfomorphError(f"identity source {name} needs {neurons} inputs")
+        self.maps = nn.ModuleDict(
+            {
+                name: nn.Linear(size, neurons, device=device, dtype=dtype)
+                for name, size in inputs.items()
+                if name not in self.fixed_identity
+            }
+        )
+        if LATERAL in inputs:
+            mask = 1.0 - torch.eye(neurons, device=device, dtype=dtype)
+            if lateral_partners is not None and lateral_partners < neurons - 1:
+                scores = torch.rand(neurons, neurons, generator=generator).to(device)
+                scores.fill_diagonal_(-1.0)
+                keep = scores.topk(lateral_partners, dim=1).indices
+                mask = torch.zeros_like(mask).scatter_(1, keep, 1.0)
+            self.register_buffer("lateral_mask", mask)
+        else:
+            self.lateral_mask = None
+        if self.goal is not None:
+            gamma, residual = goal_vector(self.goal, self.source_names)
+            self.register_buffer(
+                "gamma", torch.tensor(gamma, device=device, dtype=dtype or torch.float32)
+            )
+            self.residual_weight = residual
+        else:
+            self.requires_grad_(False)
+
+    @property
+    def atom_labels(self) -> list[str]:
+        return lattice(len(self.source_names)).labels(self.source_names)
+
+    def extra_repr(self) -> str:
+        return (
+            f"sources={','.join(self.source_names)}, neurons={self.neurons}, "
+            f"activation={self.activation_name}, goal={self.goal}"
+        )
+
+    def forward(self, inputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        values = []
+        for name in self.source_names:
+            x = inputs[name]
+            if name in self.fixed_identity:
+                values.append(x)
+            elif name == LATERAL:
+                m = self.maps[name]
+                values.append(nn.functional.linear(x, m.weight * self.lateral_mask, m.bias))
+            else:
+                values.append(self.maps[name](x))
+        theta = self.fn(*values, **self.activation_params)
+        return torch.stack(values, -1), theta
+
+    def _codes_and_target(self, sources: Tensor, theta: Tensor):
+        codes = self.binning.codes(sources.detach().transpose(0, 1))  # (neuron, batch, source)
+        theta = theta.transpose(0, 1)
+        return (
+            codes,
+            torch.stack([1 - theta, theta], -1),
+            [self.binning.bins] * len(self.source_names),
+        )
+
+    def goal_value(self, sources: Tensor, theta: Tensor) -> Tensor:
+        """Per-neuron goal (neuron,) in bits on this batch; differentiable through theta."""
+        codes, q, bins = self._codes_and_target(sources, theta)
+        return goal_from_samples(codes, q, bins, self.gamma.to(q.dtype), self.residual_weight)
+
+    def atoms(self, sources: Tensor, theta: Tensor) -> Tensor:
+        """All atoms (neuron, atom) in bits on this batch (for logging; no gradient)."""
+        with torch.no_grad():
+            codes, q, bins = self._codes_and_target(sources, theta)
+            return pid_from_samples(codes, q.double(), bins).atoms.float()
+
+
+def sample_binary(theta: Tensor, generator: torch.Generator | None = None) -> Tensor:
+    """Y in {-1, +1} with P(Y = +1) = theta, detached: no gradient crosses layers."""
+    u = torch.rand(theta.shape, generator=generator, device=theta.device, dtype=theta.dtype)
+    return torch.where(u < theta.detach(), 1.0, -1.0).to(theta.dtype)

@@ -1,0 +1,105 @@
+"""Networks: infomorphic hidden layers + an infomorphic readout, and the backprop baseline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from training.layers import LATERAL, InfomorphicLayer, sample_binary
+
+
+@dataclass
+class LayerPass:
+    """What one layer did on a batch: sources (batch, neuron, source), theta, sampled y."""
+
+    sources: Tensor
+    theta: Tensor
+    output: Tensor
+
+
+class InfomorphicNetwork(nn.Module):
+    """Hidden infomorphic layers, each learning from its own local goal, and a readout.
+
+    The label context enters as a one-hot vector (C); at test time it is replaced by zeros.
+    Layers with a lateral source run ``lateral_steps`` recurrent steps from a zero state and
+    learn on the last. Hidden layers pass on sampled, detached outputs.
+    """
+
+    def __init__(
+        self, hidden: list[InfomorphicLayer], readout: InfomorphicLayer, lateral_steps: int = 2
+    ) -> None:
+        super().__init__()
+        self.hidden = nn.ModuleList(hidden)
+        self.readout = readout
+        self.lateral_steps = lateral_steps
+
+    def layers(self) -> dict[str, InfomorphicLayer]:
+        names = [
+            f"hidden{i + 1}" if len(self.hidden) > 1 else "hidden" for i in range(len(self.hidden))
+        ]
+        return {**dict(zip(names, self.hidden, strict=True)), "readout": self.readout}
+
+    def run(self, x: Tensor, context: Tensor, generator=None) -> dict[str, LayerPass]:
+        """Every layer's pass on a batch; ``context`` (batch, classes) one-hot or zeros."""
+        passes = {}
+        h = x
+        for name, layer in self.layers().items():
+            inputs = {"F": h, "C": context}
+            if LATERAL in layer.source_names:
+                y_prev = torch.zeros(x.shape[0], layer.neurons, device=x.device, dtype=x.dtype)
+                for _ in range(self.lateral_steps):
+                    sources, theta = layer({**inputs, LATERAL: y_prev})
+                    y_prev = sample_binary(theta, generator)
+                output = y_prev
+            else:
+                sources, theta = layer(inputs)
+                output = sample_binary(theta, generator)
+            passes[name] = LayerPass(sources, theta, output)
+            h = output
+        return passes
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, generator=None) -> Tensor:
+        """Class predictions with the label context zeroed and the sign correction of
+        SCIENCE.md section 5 (readout neurons firing on average >= 0.5 are flipped)."""
+        context = torch.zeros(x.shape[0], self.readout.neurons, device=x.device, dtype=x.dtype)
+        theta = self.run(x, context, generator)["readout"].theta
+        flip = theta.mean(0) >= 0.5
+        return torch.where(flip, 1 - theta, theta).argmax(1)
+
+
+class _StochasticBinary(torch.autograd.Function):
+    """y = +-1 sampled with P(+1) = sigma(a); backward uses d(2 sigma(a) - 1)/da."""
+
+    @staticmethod
+    def forward(ctx, logits, noise):
+        theta = torch.sigmoid(logits)
+        ctx.save_for_backward(theta)
+        return torch.where(noise < theta, 1.0, -1.0).to(logits.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (theta,) = ctx.saved_tensors
+        return grad * 2 * theta * (1 - theta), None
+
+
+class BackpropNetwork(nn.Module):
+    """The reference: same architecture (stochastic binary hidden units, sigmoid surrogate
+    gradient), trained end to end with cross-entropy on the readout's logits."""
+
+    def __init__(self, features: int, hidden: int, classes: int, device=None, dtype=None):
+        super().__init__()
+        self.hidden = nn.Linear(features, hidden, device=device, dtype=dtype)
+        self.readout = nn.Linear(hidden, classes, device=device, dtype=dtype)
+
+    def logits(self, x: Tensor, generator=None) -> tuple[Tensor, Tensor, Tensor]:
+        pre = self.hidden(x)
+        noise = torch.rand(pre.shape, generator=generator, device=x.device, dtype=x.dtype)
+        y = _StochasticBinary.apply(pre, noise)
+        return self.readout(y), pre, y
+
+    @torch.no_grad()
+    def predict(self, x: Tensor, generator=None) -> Tensor:
+        return self.logits(x, generator)[0].argmax(1)

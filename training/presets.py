@@ -1,0 +1,102 @@
+"""Presets are data: which hidden layers (activation, sources, goal, binning) a run trains.
+
+Every infomorphic preset ends in the readout of paper (b): bivariate with k1 = 1, F = the last
+hidden layer's samples, C = the label through a fixed identity, goal GOALS["readout"].
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inspector.errors import choose_one
+
+
+@dataclass(frozen=True)
+class HiddenPreset:
+    activation: str
+    sources: tuple[str, ...]
+    goal: str | None
+    binning: str
+    activation_params: dict[str, float] = field(default_factory=dict)
+    lateral_partners: int | None = None
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    hidden: tuple[HiddenPreset, ...] = ()
+    backprop: bool = False
+
+
+_TRI = dict(
+    activation="trivariate",
+    sources=("F", "C", "L"),
+    binning="fixed",
+    activation_params={"c1": 0.1, "c2": 0.1},
+)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "trivariate-optimized",
+            "trivariate hidden layer (F, C, L), the full optimized 18-atom goal of paper (b)",
+            (HiddenPreset(goal="trivariate-optimized", **_TRI),),
+        ),
+        Preset(
+            "trivariate-sparse",
+            "trivariate hidden layer, the 4-term goal, 100 random lateral partners per neuron",
+            (HiddenPreset(goal="trivariate-sparse", lateral_partners=100, **_TRI),),
+        ),
+        Preset(
+            "trivariate-heuristic",
+            "trivariate hidden layer maximising the redundancy of F and C",
+            (HiddenPreset(goal="trivariate-heuristic", **_TRI),),
+        ),
+        Preset(
+            "bivariate-context",
+            "bivariate hidden layer (F, label context C), goal Pi{F}{C} (paper (a) supervised)",
+            (
+                HiddenPreset(
+                    "bivariate", ("F", "C"), "context-heuristic", "maxnorm", {"k1": 0.9, "k2": 2.0}
+                ),
+            ),
+        ),
+        Preset(
+            "bivariate-lateral",
+            "unsupervised bivariate hidden layer (F, lateral L), goal Pi{F}",
+            (
+                HiddenPreset(
+                    "bivariate", ("F", "L"), "lateral-heuristic", "maxnorm", {"k1": 0.9, "k2": 2.0}
+                ),
+            ),
+        ),
+        Preset(
+            "random-projection",
+            "a frozen random stochastic hidden layer and the readout",
+            (HiddenPreset("logistic", ("F",), None, "maxnorm"),),
+        ),
+        Preset("readout-only", "the infomorphic readout on the inputs, no hidden layer"),
+        Preset(
+            "multilayer",
+            "two trivariate hidden layers with the 4-term goal",
+            (
+                HiddenPreset(goal="trivariate-sparse", lateral_partners=100, **_TRI),
+                HiddenPreset(goal="trivariate-sparse", lateral_partners=100, **_TRI),
+            ),
+        ),
+        Preset(
+            "backprop",
+            "same architecture trained end to end: stochastic binary hidden units with a "
+            "sigmoid surrogate gradient, cross-entropy on the logits",
+            backprop=True,
+        ),
+    )
+}
+
+
+def preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise choose_one("preset", name, PRESETS)
+    return PRESETS[name]

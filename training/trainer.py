@@ -1,0 +1,438 @@
+"""The trainer: per-layer Adam on local goals, a checkpoint schedule, evaluation with the label
+context zeroed and the sign correction, every checkpoint written through ``storage``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from inspector.errors import InfomorphError
+from inspector.pid import Binning
+from storage import (
+    LayerRecord,
+    LayerSpec,
+    ParamSpec,
+    ProbeSpec,
+    RunSpec,
+    RunWriter,
+    SourceSpec,
+    default_provenance,
+    open_run,
+)
+from training.config import TrainConfig
+from training.data import Splits, load_dataset
+from training.goals import GOALS
+from training.layers import InfomorphicLayer
+from training.models import BackpropNetwork, InfomorphicNetwork
+from training.presets import preset
+
+METRICS = ("loss", "train_accuracy", "val_accuracy", "test_accuracy")
+EVAL_BATCH = 4096
+
+
+def checkpoint_steps(total: int, count: int) -> list[int]:
+    """``count`` steps from 0 to ``total``, log-spaced: dense early, sparse later."""
+    if total <= 0:
+        return [0]
+    points = np.unique(np.round(np.geomspace(1, total + 1, num=max(count, 2)) - 1).astype(int))
+    return sorted({0, total, *points.tolist()})
+
+
+def build_model(config: TrainConfig, features: int, classes: int, device, generator):
+    spec = preset(config.preset)
+    if spec.backprop:
+        return BackpropNetwork(features, config.hidden, classes, device=device)
+    hidden, size = [], features
+    for h in spec.hidden:
+        sizes = {"F": size, "C": classes, "L": config.hidden}
+        inputs = {name: sizes[name] for name in h.sources}
+        binning = (
+            Binning("fixed", config.bins, (-20.0, 20.0))
+            if h.binning == "fixed"
+            else Binning(h.binning, config.bins)
+        )
+        partners = (
+            config.lateral_partners if config.lateral_partners is not None else h.lateral_partners
+        )
+        hidden.append(
+            InfomorphicLayer(
+                inputs,
+                config.hidden,
+                h.activation,
+                GOALS[h.goal] if h.goal else None,
+                binning,
+                activation_params=h.activation_params,
+                lateral_partners=partners,
+                generator=generator,
+                device=device,
+            )
+        )
+        size = config.hidden
+    readout = InfomorphicLayer(
+        {"F": size, "C": classes},
+        classes,
+        "bivariate",
+        GOALS["readout"],
+        Binning("maxnorm", config.bins),
+        activation_params={"k1": 1.0, "k2": 2.0},
+        fixed_identity=("C",),
+        device=device,
+    )
+    return InfomorphicNetwork(hidden, readout, config.lateral_steps)
+
+
+def _layer_specs(model, config: TrainConfig) -> tuple[LayerSpec, ...]:
+    if isinstance(model, BackpropNetwork):
+        return (
+            LayerSpec(
+                "hidden",
+                config.hidden,
+                (SourceSpec("F", model.hidden.in_features),),
+                activation="logistic (surrogate gradient)",
+                params=_param_specs(model.hidden, "F"),
+            ),
+            LayerSpec(
+                "readout",
+                model.readout.out_features,
+                (SourceSpec("F", config.hidden),),
+                activation="softmax",
+                params=_param_specs(model.readout, "F"),
+            ),
+        )
+    specs = []
+    for name, layer in model.layers().items():
+        params = []
+        for source, linear in layer.maps.items():
+            params.extend(_param_specs(linear, source))
+        specs.append(
+            LayerSpec(
+                name,
+                layer.neurons,
+                tuple(SourceSpec(s, _input_size(layer, s)) for s in layer.source_names),
+                activation=layer.activation_name,
+                activation_params=layer.activation_params,
+                binning={
+                    "method": layer.binning.method,
+                    "bins": layer.binning.bins,
+                    "value_range": list(layer.binning.value_range),
+                },
+                goal=layer.goal or {},
+                atoms=tuple(layer.atom_labels),
+                params=tuple(params),
+            )
+        )
+    return tuple(specs)
+
+
+def _input_size(layer: InfomorphicLayer, source: str) -> int:
+    return layer.neurons if source in layer.fixed_identity else layer.maps[source].in_features
+
+
+def _param_specs(linear: nn.Linear, source: str) -> list[ParamSpec]:
+    return [
+        ParamSpec(f"{source}.weight", tuple(linear.weight.shape), ("neuron", f"{source}_input")),
+        ParamSpec(f"{source}.bias", tuple(linear.bias.shape), ("neuron",)),
+    ]
+
+
+def _optimizers(model, config: TrainConfig) -> list[torch.optim.Optimizer]:
+    if isinstance(model, BackpropNetwork):
+        return [
+            torch.optim.Adam(
+                [
+                    {
+                        "params": model.hidden.parameters(),
+                        "lr": config.lr_hidden,
+                        "weight_decay": config.wd_hidden,
+                    },
+                    {
+                        "params": model.readout.parameters(),
+                        "lr": config.lr_readout,
+                        "weight_decay": config.wd_readout,
+                    },
+                ]
+            )
+        ]
+    out = []
+    for name, layer in model.layers().items():
+        params = [p for p in layer.parameters() if p.requires_grad]
+        if params:
+            lr, wd = (
+                (config.lr_readout, config.wd_readout)
+                if name == "readout"
+                else (config.lr_hidden, config.wd_hidden)
+            )
+            out.append(torch.optim.Adam(params, lr=lr, weight_decay=wd))
+    return out
+
+
+def _one_hot(y: torch.Tensor, classes: int) -> torch.Tensor:
+    return nn.functional.one_hot(y, classes).float()
+
+
+def _accuracy(model, x: torch.Tensor, y: torch.Tensor, generator) -> float:
+    correct = 0
+    for i in range(0, len(x), EVAL_BATCH):
+        correct += int(
+            (model.predict(x[i : i + EVAL_BATCH], generator) == y[i : i + EVAL_BATCH]).sum()
+        )
+    return correct / max(len(x), 1)
+
+
+class Trainer:
+    """Trains one run and records it. ``run()`` returns the run directory."""
+
+    def __init__(self, config: TrainConfig, run_dir: Path, progress: bool = True) -> None:
+        self.config = config
+        self.run_dir = run_dir
+        self.progress = progress
+        if config.device.startswith("cuda") and not torch.cuda.is_available():
+            raise InfomorphError("--device cuda: no CUDA device is available here")
+        self.device = torch.device(config.device)
+        torch.manual_seed(config.seed)
+        self.generator = torch.Generator(device=self.device).manual_seed(config.seed)
+        self.splits: Splits = load_dataset(config.data, config.data_dir, config.seed)
+        to = lambda a: torch.as_tensor(a, device=self.device)  # noqa: E731
+        self.train_x, self.train_y = map(to, self.splits.train)
+        self.val_x, self.val_y = map(to, self.splits.val)
+        self.test_x, self.test_y = map(to, self.splits.test)
+        self.classes = self.splits.classes
+        init_gen = torch.Generator().manual_seed(config.seed)
+        self.model = build_model(config, self.splits.features, self.classes, self.device, init_gen)
+        self.optimizers = _optimizers(self.model, config)
+        rng = np.random.default_rng(config.seed)
+        probe = np.sort(rng.permutation(len(self.test_x))[: config.probe_size])
+        self.probe_index = probe
+        self.probe_x, self.probe_y = self.test_x[probe], self.test_y[probe]
+        train_eval = rng.permutation(len(self.train_x))[:EVAL_BATCH]
+        self.train_eval = (self.train_x[train_eval], self.train_y[train_eval])
+        self.steps_per_epoch = math.ceil(len(self.train_x) / config.batch_size)
+        self.total_steps = config.epochs * self.steps_per_epoch
+        self.schedule = checkpoint_steps(self.total_steps, config.checkpoints)
+
+    def spec(self) -> RunSpec:
+        config = {
+            **dataclasses.asdict(self.config),
+            "preset_description": preset(self.config.preset).description,
+            "image_shape": list(self.splits.image_shape),
+            "classes": self.classes,
+        }
+        return RunSpec(
+            config=config,
+            layers=_layer_specs(self.model, self.config),
+            probe=ProbeSpec(
+                self.splits.name, self.probe_index.tolist(), "test", self.probe_y.cpu().tolist()
+            ),
+            metrics=METRICS,
+        )
+
+    # ------------------------------------------------------------------ steps
+    def _batch(self, step: int):
+        epoch, index = divmod(step, self.steps_per_epoch)
+        order = torch.randperm(
+            len(self.train_x),
+            generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch),
+        ).to(self.device)
+        sl = order[index * self.config.batch_size : (index + 1) * self.config.batch_size]
+        return self.train_x[sl], self.train_y[sl]
+
+    def _step(self, x, y) -> tuple[float, dict]:
+        for opt in self.optimizers:
+            opt.zero_grad(set_to_none=True)
+        if isinstance(self.model, BackpropNetwork):
+            logits, _, _ = self.model.logits(x, self.generator)
+            loss = nn.functional.cross_entropy(logits, y)
+            loss.backward()
+            for opt in self.optimizers:
+                opt.step()
+            return float(loss.detach()), {}
+        passes = self.model.run(x, _one_hot(y, self.classes), self.generator)
+        loss = torch.zeros((), device=self.device)
+        for name, layer in self.model.layers().items():
+            if layer.goal is not None:
+                loss = loss - layer.goal_value(passes[name].sources, passes[name].theta).sum()
+        if loss.requires_grad:
+            loss.backward()
+        for opt in self.optimizers:
+            opt.step()
+        return float(loss.detach()), passes
+
+    # ------------------------------------------------------------------ recording
+    @torch.no_grad()
+    def _record(self, last_passes: dict) -> dict[str, LayerRecord]:
+        model = self.model
+        if isinstance(model, BackpropNetwork):
+            logits, pre, y = model.logits(self.probe_x, self.generator)
+            probs = logits.softmax(1)
+            pred = nn.functional.one_hot(logits.argmax(1), logits.shape[1]) * 2 - 1
+            return {
+                "hidden": LayerRecord(
+                    {"F": pre.cpu().numpy()},
+                    torch.sigmoid(pre).cpu().numpy(),
+                    y.cpu().numpy(),
+                    _params(model.hidden, "F"),
+                ),
+                "readout": LayerRecord(
+                    {"F": logits.cpu().numpy()},
+                    probs.cpu().numpy(),
+                    pred.cpu().numpy(),
+                    _params(model.readout, "F"),
+                ),
+            }
+        passes = model.run(self.probe_x, _one_hot(self.probe_y, self.classes), self.generator)
+        out = {}
+        for name, layer in model.layers().items():
+            p = passes[name]
+            train = last_passes.get(name, p)
+            params = {}
+            for source, linear in layer.maps.items():
+                params.update(_params(linear, source))
+            goal = (
+                layer.goal_value(train.sources, train.theta).cpu().numpy()
+                if layer.goal is not None
+                else None
+            )
+            out[name] = LayerRecord(
+                sources={
+                    s: p.sources[..., k].cpu().numpy() for k, s in enumerate(layer.source_names)
+                },
+                theta=p.theta.cpu().numpy(),
+                output=p.output.cpu().numpy(),
+                params=params,
+                train_atoms=layer.atoms(train.sources, train.theta).cpu().numpy(),
+                train_goal=goal,
+            )
+        return out
+
+    def _metrics(self, loss: float) -> dict[str, float]:
+        return {
+            "loss": loss,
+            "train_accuracy": _accuracy(self.model, *self.train_eval, self.generator),
+            "val_accuracy": _accuracy(self.model, self.val_x, self.val_y, self.generator),
+            "test_accuracy": _accuracy(self.model, self.test_x, self.test_y, self.generator),
+        }
+
+    # ------------------------------------------------------------------ loop
+    def run(self, writer: RunWriter | None = None, start: int = 0) -> Path:
+        from tqdm import tqdm
+
+        writer = writer or RunWriter.create(
+            self.run_dir, self.spec(), provenance=self._provenance()
+        )
+        try:
+            bar = tqdm(
+                total=self.total_steps,
+                initial=start,
+                disable=not self.progress,
+                unit="step",
+                desc=f"{self.config.preset} on {self.config.data}",
+            )
+            last_passes, loss = {}, float("nan")
+            written = set(writer.checkpoints)
+            if 0 not in written:
+                last_passes = self._forward_only()
+                self._checkpoint(writer, 0, loss, last_passes, bar)
+            for step in range(start, self.total_steps):
+                loss, last_passes = self._step(*self._batch(step))
+                bar.update(1)
+                if step + 1 in self.schedule and step + 1 not in written:
+                    self._checkpoint(writer, step + 1, loss, last_passes, bar)
+            bar.close()
+            writer.finish()
+        except BaseException:
+            writer.close()
+            raise
+        return self.run_dir
+
+    @torch.no_grad()
+    def _forward_only(self) -> dict:
+        if isinstance(self.model, BackpropNetwork):
+            return {}
+        x, y = self._batch(0)
+        return self.model.run(x, _one_hot(y, self.classes), self.generator)
+
+    def _checkpoint(self, writer, step, loss, passes, bar) -> None:
+        metrics = self._metrics(loss)
+        writer.append(
+            step, epoch=step / self.steps_per_epoch, layers=self._record(passes), metrics=metrics
+        )
+        bar.set_postfix(loss=f"{loss:.3g}", val=f"{metrics['val_accuracy']:.3f}")
+
+    def _provenance(self) -> dict:
+        return default_provenance(
+            device=str(self.device),
+            seed=self.config.seed,
+            dataset=self.splits.name,
+            dataset_size={
+                "train": len(self.train_x),
+                "val": len(self.val_x),
+                "test": len(self.test_x),
+            },
+            preset=self.config.preset,
+        )
+
+    def load_weights(self, run_dir: Path) -> int:
+        """Load the last complete checkpoint's parameters; return its step."""
+        run = open_run(run_dir)
+        if run.n_checkpoints == 0:
+            return 0
+        step = int(run.checkpoints[-1])
+        modules = (
+            {"hidden": self.model.hidden, "readout": self.model.readout}
+            if isinstance(self.model, BackpropNetwork)
+            else {n: layer.maps for n, layer in self.model.layers().items()}
+        )
+        with torch.no_grad():
+            for name, module in modules.items():
+                weights = run.weights(name, step)
+                maps = {"F": module} if isinstance(module, nn.Linear) else module
+                for source, linear in maps.items():
+                    linear.weight.copy_(torch.as_tensor(weights[f"{source}.weight"].values))
+                    linear.bias.copy_(torch.as_tensor(weights[f"{source}.bias"].values))
+        return step
+
+
+def _params(linear: nn.Linear, source: str) -> dict[str, np.ndarray]:
+    return {
+        f"{source}.weight": linear.weight.detach().cpu().numpy(),
+        f"{source}.bias": linear.bias.detach().cpu().numpy(),
+    }
+
+
+def default_run_name(config: TrainConfig) -> str:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return f"{config.preset}-{config.data}-h{config.hidden}-s{config.seed}-{stamp}"
+
+
+def train(
+    config: TrainConfig, logdir: str | Path, name: str | None = None, progress: bool = True
+) -> Path:
+    """Train one run into ``logdir/name`` and return the run directory."""
+    run_dir = Path(logdir) / (name or default_run_name(config))
+    if (run_dir / "run.h5").exists():
+        raise InfomorphError(
+            f"run {run_dir} already exists; choose another --name, or continue it with --resume"
+        )
+    return Trainer(config, run_dir, progress).run()
+
+
+def resume(run_dir: str | Path, progress: bool = True) -> Path:
+    """Continue an interrupted run from its last complete checkpoint (its parameters; the
+    optimiser state restarts, so the continuation is not bit-identical to an uninterrupted
+    run)."""
+    from training.config import make_config
+
+    run_dir = Path(run_dir)
+    run = open_run(run_dir)
+    keys = {f.name for f in dataclasses.fields(TrainConfig)}
+    config = make_config({k: v for k, v in run.config.items() if k in keys})
+    trainer = Trainer(config, run_dir, progress)
+    step = trainer.load_weights(run_dir)
+    writer = RunWriter.resume(run_dir)
+    return trainer.run(writer, start=step)
