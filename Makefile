@@ -20,6 +20,7 @@ LOGDIR ?= runs
 
 demo: setup
 	$(VENV)/bin/infomorph train --logdir $(LOGDIR)
+	$(VENV)/bin/infomorph analyze $(LOGDIR)
 	$(VENV)/bin/infomorph info $(LOGDIR)
 	@for name in xor parity; do \
 	  echo "== $$name"; $(VENV)/bin/infomorph pid examples/$$name.csv || exit 1; echo; done

@@ -4,9 +4,11 @@
 - ``open_run(path)`` -> ``Run``: config, provenance, layers, checkpoints, ``probe``,
   ``neuron``, ``weights``, ``train_atoms``, ``metrics``, ``status``.
 - ``find_runs(logdir)``: the run directories below a LOGDIR.
+- ``write_analysis`` / ``open_analysis``: the atomic analysis.nc beside run.h5.
 The format is documented in docs/run-format.md. Only this package imports h5py.
 """
 
+from storage._analysis import ANALYSIS_FILE, open_analysis, write_analysis
 from storage._logdir import find_runs
 from storage._reader import Run, open_run, resolve_run_file
 from storage._schema import (
@@ -23,6 +25,7 @@ from storage._schema import (
 from storage._writer import LayerRecord, RunWriter, default_provenance
 
 __all__ = [
+    "ANALYSIS_FILE",
     "FORMAT",
     "RUN_FILE",
     "SCHEMA_VERSION",
@@ -37,6 +40,8 @@ __all__ = [
     "SourceSpec",
     "default_provenance",
     "find_runs",
+    "open_analysis",
     "open_run",
     "resolve_run_file",
+    "write_analysis",
 ]

@@ -1,20 +1,15 @@
 """Local goals G = sum_i gamma_i Pi_i + gamma_res H_res, written by atom label.
 
 A goal is data: a mapping from atom labels over the layer's source names ("{F}{C}", "{FC}",
-"H_res") to weights. ``goal_vector`` validates it against the lattice and returns gamma in
-lattice order; the loss is ``-goal_from_samples(...)`` of the one PID engine.
+"H_res") to weights; ``inspector.pid.goal_vector`` validates it against the lattice. The loss is
+``-goal_from_samples(...)`` of the one PID engine.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from inspector.pid import RESIDUAL, goal_vector
 
-import numpy as np
-
-from inspector.errors import InfomorphError
-from inspector.pid import lattice
-
-RESIDUAL = "H_res"
+__all__ = ["GOALS", "RESIDUAL", "goal_vector"]
 
 OPTIMIZED_TRIVARIATE_ORDER = (
     "{F}{C}{L}",
@@ -70,39 +65,3 @@ GOALS: dict[str, dict[str, float]] = {
     ),
     "memory-redundancy": {"{E}{I}": 1.0},
 }
-
-
-def goal_vector(goal: Mapping[str, float], names: Sequence[str]) -> tuple[np.ndarray, float]:
-    """(gamma over atoms in lattice order, gamma_res) for sources ``names``.
-
-    Labels may list sets and sources in any order; unknown sources, non-antichains and repeated
-    atoms are one-line errors naming what is allowed.
-    """
-    lat = lattice(len(names))
-    gamma = np.zeros(len(lat))
-    residual = 0.0
-    seen: dict[int, str] = {}
-    for label, weight in goal.items():
-        try:
-            weight = float(weight)
-        except (TypeError, ValueError):
-            raise InfomorphError(
-                f"goal weight of {label!r} must be a number, got {weight!r}"
-            ) from None
-        if not np.isfinite(weight):
-            raise InfomorphError(f"goal weight of {label!r} must be finite, got {weight}")
-        if label == RESIDUAL:
-            residual = weight
-            continue
-        try:
-            index = lat.index(label, names)
-        except InfomorphError as err:
-            raise InfomorphError(
-                f"{err}; atoms of sources {''.join(names)} are: {', '.join(lat.labels(names))}, "
-                f"and {RESIDUAL}"
-            ) from None
-        if index in seen:
-            raise InfomorphError(f"goal names atom {label!r} twice (also as {seen[index]!r})")
-        seen[index] = label
-        gamma[index] = weight
-    return gamma, residual

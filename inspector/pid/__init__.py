@@ -18,6 +18,7 @@ from inspector.pid._decompose import (
     decompose_samples,
     decompose_samples_dataset,
 )
+from inspector.pid._goal import RESIDUAL, goal_vector
 from inspector.pid._isx import (
     PIDTerms,
     PointwiseTerms,
@@ -35,6 +36,7 @@ __all__ = [
     "ESTIMATORS",
     "MAX_SOURCES",
     "MEASURE",
+    "RESIDUAL",
     "Binning",
     "Lattice",
     "PIDTerms",
@@ -44,6 +46,7 @@ __all__ = [
     "decompose_samples",
     "decompose_samples_dataset",
     "goal_from_samples",
+    "goal_vector",
     "lattice",
     "pid_from_pmf",
     "pid_from_samples",

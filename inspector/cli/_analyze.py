@@ -1,0 +1,84 @@
+"""``infomorph analyze LOGDIR|RUN...``: decompose every run's neurons over training."""
+
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+
+from inspector.errors import InfomorphError
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="PID of every neuron at every checkpoint -> analysis.nc",
+        description="Analyse runs (a run directory, or every run below a "
+        "LOGDIR) into LOGDIR/<run>/analysis.nc; up-to-date runs are skipped.",
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="LOGDIR|RUN")
+    p.add_argument("--binning", default=None, help="fixed, maxnorm, quantile (default: as trained)")
+    p.add_argument("--bins", type=int, default=None, help="bins per source (default: as trained)")
+    p.add_argument("--target", default="soft", help="soft (theta, default) or hard (sampled Y)")
+    p.add_argument("--shuffles", type=int, default=0, help="shuffle-null size K for p values")
+    p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    p.add_argument("--force", action="store_true", help="recompute up-to-date analyses")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=run)
+
+
+def _one(run_dir: str, settings, force: bool) -> tuple[str, bool]:
+    from inspector.analysis import analyze_run
+
+    path, written = analyze_run(run_dir, settings, force)
+    return str(path), written
+
+
+def run(args) -> int:
+    from tqdm import tqdm
+
+    from inspector.analysis import AnalysisSettings
+    from storage import find_runs
+
+    settings = AnalysisSettings(
+        binning=args.binning, bins=args.bins, target=args.target, shuffles=args.shuffles
+    )
+    runs: list[Path] = []
+    for path in args.paths:
+        runs.extend(find_runs(path))
+    if not runs:
+        raise InfomorphError(f"no runs below {', '.join(map(str, args.paths))}")
+    workers = max(1, min(args.workers or os.cpu_count() or 1, len(runs)))
+    failed = 0
+    bar = tqdm(total=len(runs), unit="run", disable=args.quiet, desc="analyze")
+
+    def report(run_dir: Path, outcome) -> None:
+        nonlocal failed
+        if isinstance(outcome, InfomorphError):
+            failed += 1
+            tqdm.write(f"{run_dir}: error: {outcome}", file=sys.stderr)
+        else:
+            path, written = outcome
+            tqdm.write(f"{run_dir}: {'analysed' if written else 'up to date'} -> {path}")
+        bar.update(1)
+
+    if workers == 1:
+        for run_dir in runs:
+            try:
+                report(run_dir, _one(str(run_dir), settings, args.force))
+            except InfomorphError as err:
+                report(run_dir, err)
+    else:
+        with ProcessPoolExecutor(workers) as pool:
+            futures = {pool.submit(_one, str(r), settings, args.force): r for r in runs}
+            for future in as_completed(futures):
+                try:
+                    report(futures[future], future.result())
+                except InfomorphError as err:
+                    report(futures[future], err)
+    bar.close()
+    if failed:
+        print(f"infomorph: error: {failed} of {len(runs)} runs failed", file=sys.stderr)
+        return 2
+    return 0

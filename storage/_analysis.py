@@ -1,0 +1,41 @@
+"""The analysis file, ``LOGDIR/<run>/analysis.nc``: an xarray DataTree in netCDF4/HDF5.
+
+Written atomically (a temporary file in the same directory, then a rename), so a crash never
+leaves a half-written analysis behind and readers see either the old file or the new one.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import xarray as xr
+
+from inspector.errors import InfomorphError
+
+ANALYSIS_FILE = "analysis.nc"
+
+
+def write_analysis(tree: xr.DataTree, path: str | os.PathLike) -> Path:
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tree.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def open_analysis(path: str | os.PathLike) -> xr.DataTree:
+    """Load an analysis file fully into memory (the file is closed again at once)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / ANALYSIS_FILE
+    if not path.exists():
+        raise InfomorphError(f"no analysis at {path}; run `infomorph analyze` first")
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as tree:
+            return tree.load()
+    except (OSError, ValueError) as err:
+        raise InfomorphError(f"{path} is not a readable analysis file: {err}") from None

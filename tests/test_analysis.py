@@ -1,0 +1,168 @@
+"""The analysis layer: known gates through a run file, invariants on trained runs, refusals."""
+
+from math import log2
+
+import numpy as np
+import pytest
+
+from inspector.analysis import AnalysisSettings, analyze, analyze_run
+from inspector.cli import main
+from inspector.errors import InfomorphError
+from inspector.pid.distributions import CATALOGUE
+from storage import LayerRecord, LayerSpec, ProbeSpec, RunSpec, RunWriter, SourceSpec, open_analysis
+from training.config import make_config
+from training.trainer import train
+
+GATES = ("xor", "and", "unq", "copy")
+
+
+def gate_run(run_dir, checkpoints=2, shuffle_like=False):
+    """A run whose hidden neuron k outputs gate k of its two binned sources (F, C): sources at
+    -10 / +10 land in different fixed bins; theta is the gate's (binary) output."""
+    s = np.array([[a, b] for a in (0, 1) for b in (0, 1)] * 16)  # 64 samples, balanced
+    neurons = len(GATES)
+    theta = np.zeros((len(s), neurons), np.float32)
+    for k, name in enumerate(GATES):
+        rule = CATALOGUE[name].rule
+        theta[:, k] = [rule(a, b) % 2 if name != "copy" else a for a, b in s]
+    layer = LayerSpec(
+        "hidden",
+        neurons,
+        (SourceSpec("F", 2), SourceSpec("C", 2)),
+        binning={"method": "fixed", "bins": 20, "value_range": [-20, 20]},
+        goal={"{F}{C}": 1.0, "{FC}": -0.5, "H_res": 0.25},
+    )
+    spec = RunSpec(
+        {"preset": "gates", "hidden": neurons, "seed": 0},
+        (layer,),
+        ProbeSpec("synthetic", list(range(len(s)))),
+        ("loss",),
+    )
+    values = np.repeat((s * 20 - 10).astype(np.float32)[:, None, :], neurons, axis=1)
+    with RunWriter.create(run_dir, spec) as w:
+        for i in range(checkpoints):
+            w.append(
+                i,
+                layers={
+                    "hidden": LayerRecord(
+                        sources={"F": values[..., 0], "C": values[..., 1]},
+                        theta=theta,
+                        output=np.where(theta > 0.5, 1, -1).astype(np.int8),
+                    )
+                },
+                metrics={"loss": 0.0},
+            )
+        w.finish()
+    return run_dir
+
+
+def test_gates_recorded_as_a_run_give_the_published_atoms(tmp_path):
+    tree = analyze(gate_run(tmp_path / "g"))
+    ds = tree["hidden"].ds
+    assert ds.pid.dims == ("checkpoint", "neuron", "atom")
+    assert ds.atom.values.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
+    for k, name in enumerate(GATES[:3]):
+        expected = [
+            CATALOGUE[name].atoms.get(label, 0.0) for label in ("{1}{2}", "{1}", "{2}", "{12}")
+        ]
+        np.testing.assert_allclose(ds.pid.isel(checkpoint=-1, neuron=k), expected, atol=1e-9)
+    # neuron 3 copies source F: I(Y;F) = 1 bit, {F} unique 0.5849..., {F}{C} = log2(4/3)
+    copy = ds.pid.isel(checkpoint=0, neuron=3)
+    np.testing.assert_allclose(copy.sel(atom="{F}{C}"), log2(4 / 3), atol=1e-9)
+    assert ds.neuron_class.isel(checkpoint=0).values.tolist()[0] == "unique"  # xor: 1.17 of 1.59
+    # the goal is gamma . [atoms, H_res], term by term
+    expected_goal = (
+        ds.pid.sel(atom="{F}{C}") - 0.5 * ds.pid.sel(atom="{FC}") + 0.25 * ds.residual_entropy
+    )
+    np.testing.assert_allclose(ds.goal, expected_goal, atol=1e-12)
+    assert ds.goal_terms.goal_term.values.tolist() == ["{F}{C}", "{FC}", "H_res"]
+    np.testing.assert_allclose(ds.goal_change.isel(checkpoint=0), 0)
+    assert tree.attrs["n_samples"] == 64 and ds.attrs["bins"] == 20
+
+
+def test_shuffle_p_values_separate_information_from_bias(tmp_path):
+    tree = analyze(gate_run(tmp_path / "g", checkpoints=1), AnalysisSettings(shuffles=19))
+    p = tree["hidden"].ds.p_value.isel(checkpoint=0)
+    assert float(p.sel(neuron=0, atom="{FC}")) == pytest.approx(1 / 20)  # xor synergy
+    assert ((p > 0) & (p <= 1)).all()
+
+
+def test_invariants_on_a_trained_run(tmp_path):
+    run_dir = train(
+        make_config({"epochs": "3", "hidden": "10", "checkpoints": "3", "probe_size": "128"}),
+        tmp_path,
+        "r",
+        progress=False,
+    )
+    tree = analyze(run_dir)
+    for layer in ("hidden", "readout"):
+        ds = tree[layer].ds
+        np.testing.assert_allclose(ds.pid.sum("atom"), ds.mutual_information, atol=1e-9)
+        np.testing.assert_allclose(ds.pid.sum("atom") + ds.residual_entropy, ds.entropy, atol=1e-9)
+        assert set(np.unique(ds.neuron_class)) <= {
+            "unique",
+            "redundant",
+            "synergistic",
+            "mixed",
+            "none",
+        }
+        fractions = ds.class_fraction.sum("atom_class")
+        assert np.all((np.abs(fractions - 1) < 1e-9) | (fractions == 0))
+    assert tree["/"].ds.test_accuracy.dims == ("checkpoint",)
+
+
+def test_analysis_file_is_written_once_and_recomputed_when_settings_change(tmp_path):
+    run_dir = gate_run(tmp_path / "g")
+    path, written = analyze_run(run_dir)
+    assert written and path.name == "analysis.nc"
+    mtime = path.stat().st_mtime_ns
+    assert analyze_run(run_dir) == (path, False)
+    assert path.stat().st_mtime_ns == mtime
+    _, written = analyze_run(run_dir, AnalysisSettings(bins=4))
+    assert written
+    assert open_analysis(run_dir)["hidden"].attrs["bins"] == 4
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--binning", "kmeans"], "Unknown binning 'kmeans'; choose one of: fixed, maxnorm,"),
+        (["--bins", "1"], "bins must be an integer >= 2, got 1"),
+        (["--target", "fuzzy"], "Unknown target 'fuzzy'; choose one of: soft, hard."),
+    ],
+)
+def test_bad_settings_are_one_line_and_leave_no_file(argv, message, tmp_path, capsys):
+    run_dir = gate_run(tmp_path / "g")
+    assert main(["analyze", str(run_dir), "--quiet", *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert not (run_dir / "analysis.nc").exists()
+
+
+def test_a_corrupt_run_among_good_ones(tmp_path, capsys):
+    gate_run(tmp_path / "logs" / "a")
+    (tmp_path / "logs" / "b").mkdir()
+    (tmp_path / "logs" / "b" / "run.h5").write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 50)
+    gate_run(tmp_path / "logs" / "c")
+    assert main(["analyze", str(tmp_path / "logs"), "--quiet", "--workers", "1"]) == 2
+    captured = capsys.readouterr()
+    assert "1 of 3 runs failed" in captured.err
+    assert (tmp_path / "logs" / "a" / "analysis.nc").exists()
+    assert (tmp_path / "logs" / "c" / "analysis.nc").exists()
+    assert not (tmp_path / "logs" / "b" / "analysis.nc").exists()
+    leftovers = [p.name for p in (tmp_path / "logs" / "b").iterdir()]
+    assert leftovers == ["run.h5"]
+
+
+def test_empty_logdir_and_parallel_workers(tmp_path, capsys):
+    assert main(["analyze", str(tmp_path), "--quiet"]) == 2
+    assert "no runs below" in capsys.readouterr().err
+    gate_run(tmp_path / "a")
+    gate_run(tmp_path / "b")
+    assert main(["analyze", str(tmp_path), "--quiet", "--workers", "2"]) == 0
+    assert open_analysis(tmp_path / "b")["hidden"].ds.pid.shape == (2, 4, 4)
+
+
+def test_missing_analysis_is_a_clear_error(tmp_path):
+    with pytest.raises(InfomorphError, match="run `infomorph analyze` first"):
+        open_analysis(tmp_path)
