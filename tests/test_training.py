@@ -312,5 +312,5 @@ def test_info_reports_a_trained_run(tmp_path, capsys):
     run_dir = train(make_config(FAST), tmp_path, "r", progress=False)
     assert main(["info", str(run_dir), "--json"]) == 0
     summary = json.loads(capsys.readouterr().out)
-    assert summary["preset"] == "trivariate-sparse" and summary["dataset"] == "digits"
+    assert summary["preset"] == "trivariate-optimized" and summary["dataset"] == "digits"
     assert summary["layers"][0]["sources"] == ["F", "C", "L"]

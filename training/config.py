@@ -18,7 +18,7 @@ from training.presets import PRESETS
 class TrainConfig:
     """Every knob of a training run (SCIENCE.md section 5 defaults)."""
 
-    preset: str = "trivariate-sparse"
+    preset: str = "trivariate-optimized"
     data: str = "digits"
     data_dir: str | None = None
     hidden: int = 100
