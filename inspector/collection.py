@@ -1,0 +1,75 @@
+"""Many analysed runs at once: ``load(LOGDIR)`` -> one DataTree with a ``run`` dimension.
+
+Each layer group concatenates the runs that have that layer along ``run`` (outer join: runs of
+other hidden sizes or checkpoint schedules leave NaN where they have no value). Run metadata
+(preset, dataset, seed, hidden_size, goal) are coordinates on ``run``, so
+``tree["hidden"].ds.groupby("preset")`` or ``.groupby("seed")`` work directly.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+import xarray as xr
+
+from inspector.errors import InfomorphError
+from storage import ANALYSIS_FILE, find_runs, open_analysis
+
+RUN_COORDS = {"preset": "preset", "dataset": "dataset", "seed": "seed", "hidden_size": "hidden"}
+"""Coordinate on ``run`` -> analysis attribute it comes from ("hidden" names a layer group)."""
+
+
+def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
+    """Run directories below ``paths`` that have an analysis.nc (sorted, no duplicates)."""
+    runs: set[Path] = set()
+    for path in paths:
+        runs.update(r for r in find_runs(path) if (r / ANALYSIS_FILE).exists())
+    return sorted(runs)
+
+
+def load(*paths: str | os.PathLike) -> xr.DataTree:
+    """All analysed runs below ``paths`` in one DataTree with a ``run`` dimension."""
+    runs = analysed_runs(paths or (".",))
+    if not runs:
+        raise InfomorphError(
+            f"no analysed runs below {', '.join(map(str, paths))}; run `infomorph analyze` first"
+        )
+    trees = {
+        run.name if len({r.name for r in runs}) == len(runs) else str(run): open_analysis(run)
+        for run in runs
+    }
+    names = list(trees)
+    meta = {
+        key: ("run", [trees[n].attrs.get(attr) for n in names]) for key, attr in RUN_COORDS.items()
+    }
+    groups: dict[str, xr.Dataset] = {}
+    root = xr.concat(
+        [trees[n].ds for n in names],
+        dim="run",
+        join="outer",
+        coords="minimal",
+        compat="override",
+        combine_attrs="drop",
+    )
+    groups["/"] = root.assign_coords(run=names, **meta)
+    layers = sorted({child for t in trees.values() for child in t.children})
+    for layer in layers:
+        have = [n for n in names if layer in trees[n].children]
+        parts = [trees[n][layer].ds for n in have]
+        ds = xr.concat(
+            parts,
+            dim="run",
+            join="outer",
+            coords="minimal",
+            compat="override",
+            combine_attrs="drop_conflicts",
+        )
+        layer_meta = {
+            key: ("run", [trees[n].attrs.get(attr) for n in have])
+            for key, attr in RUN_COORDS.items()
+        }
+        layer_meta["goal"] = ("run", [trees[n][layer].attrs.get("goal", "{}") for n in have])
+        groups[layer] = ds.assign_coords(run=have, **layer_meta)
+    return xr.DataTree.from_dict(groups)

@@ -1,0 +1,229 @@
+"""Atom tables for papers, from a ``load``-ed collection of analysed runs.
+
+- ``atom_table``: per preset/goal (grouped over seeds) and layer, at one checkpoint (default:
+  each run's last), the mean +- s.d. over runs of the layer-mean of each atom, with n; bits.
+- ``neuron_table``: every neuron's atoms and class at that checkpoint, tidy (one row per atom).
+- writers: tidy CSV with a ``#`` provenance header, Parquet (provenance in the file's
+  metadata), Markdown, and LaTeX with booktabs (ASCII source, atoms typeset as Pi with the
+  antichain as subscript).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from inspector import __version__
+from inspector.errors import InfomorphError
+
+TABLE_FORMATS = ("csv", "parquet", "markdown", "latex")
+
+
+def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
+    """One checkpoint per run: its last recorded one, or a given step."""
+    parts = []
+    for i, run in enumerate(ds.run.values):
+        one = ds.isel(run=[i])
+        present = one.checkpoint[one.entropy.notnull().any(("run", "neuron"))]
+        if not len(present):
+            continue
+        if checkpoint == "last":
+            step = int(present[-1])
+        else:
+            step = int(checkpoint)
+            if step not in present.values:
+                raise InfomorphError(
+                    f"run {run} has no checkpoint at step {step}; its last is {int(present[-1])}"
+                )
+        parts.append(one.sel(checkpoint=step).assign_coords(step=("run", [step])))
+    if not parts:
+        raise InfomorphError("no run has an analysed checkpoint")
+    return xr.concat(parts, dim="run", coords="minimal", compat="override")
+
+
+def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
+    """Tidy table: preset, goal, layer, atom, mean_bits, sd_bits, n (runs), steps."""
+    rows = []
+    for layer, node in tree.children.items():
+        ds = _at_checkpoint(node.ds, checkpoint)
+        layer_mean = ds.pid.mean("neuron", skipna=True)  # (run, atom)
+        keys = list(zip(ds.preset.values, ds.goal.values, strict=True))
+        for key in dict.fromkeys(keys):
+            runs = [i for i, k in enumerate(keys) if k == key]
+            values = layer_mean.isel(run=runs)
+            for atom in values.atom.values:
+                v = values.sel(atom=atom).values.astype(float)
+                v = v[np.isfinite(v)]
+                if not len(v):
+                    continue
+                rows.append(
+                    {
+                        "preset": key[0],
+                        "goal": key[1],
+                        "layer": layer,
+                        "atom": str(atom),
+                        "mean_bits": float(v.mean()),
+                        "sd_bits": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
+                        "n": len(v),
+                        "steps": ",".join(str(int(s)) for s in ds.step.values[runs]),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
+    """Tidy per-neuron table: run, preset, seed, layer, step, neuron, class, atom, bits."""
+    frames = []
+    for layer, node in tree.children.items():
+        ds = _at_checkpoint(node.ds, checkpoint)
+        frame = ds.pid.to_dataframe(name="bits").reset_index()
+        classes = ds.neuron_class.to_dataframe(name="neuron_class").reset_index()
+        frame = frame.merge(classes[["run", "neuron", "neuron_class"]], on=["run", "neuron"])
+        meta = pd.DataFrame(
+            {
+                "run": ds.run.values,
+                "preset": ds.preset.values,
+                "seed": ds.seed.values,
+                "step": ds.step.values,
+            }
+        )
+        frame = frame[["run", "neuron", "atom", "bits", "neuron_class"]].merge(meta, on="run")
+        frame.insert(1, "layer", layer)
+        frames.append(frame.dropna(subset=["bits"]))
+    return pd.concat(frames, ignore_index=True)[
+        ["run", "preset", "seed", "layer", "step", "neuron", "neuron_class", "atom", "bits"]
+    ]
+
+
+def provenance(tree: xr.DataTree, checkpoint) -> dict:
+    root = tree.ds
+    layers = {
+        name: {k: node.attrs.get(k) for k in ("binning", "bins", "n_samples", "target")}
+        for name, node in tree.children.items()
+    }
+    return {
+        "generator": f"infomorph {__version__}",
+        "date": date.today().isoformat(),
+        "units": "bits",
+        "measure": "I_sx (Makkeh, Gutknecht & Wibral 2021)",
+        "checkpoint": str(checkpoint),
+        "runs": [str(r) for r in root.run.values],
+        "layers": layers,
+    }
+
+
+def _plain(value):
+    """numpy scalars and arrays as JSON values."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def _latex_atom(label: str) -> str:
+    return "$\\Pi_{" + label.replace("{", "\\{").replace("}", "\\}") + "}$"
+
+
+def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
+    atoms = list(dict.fromkeys(table.atom))
+    header = ["preset", "layer", "n", *atoms]
+    body = []
+    for (preset, layer), group in table.groupby(["preset", "layer"], sort=False):
+        cells = {r.atom: fmt(r.mean_bits, r.sd_bits) for r in group.itertuples()}
+        body.append(
+            [str(preset), str(layer), str(int(group.n.max())), *[cells.get(a, "") for a in atoms]]
+        )
+    return header, body
+
+
+def to_markdown(table: pd.DataFrame, meta: dict) -> str:
+    def fmt(m, s):
+        return f"{m:.3f}" + ("" if np.isnan(s) else f" ± {s:.3f}")
+
+    header, body = _wide(table, fmt)
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in body]
+    lines.append("")
+    lines.append(
+        f"Mean ± s.d. over runs of the layer-mean atom, in bits, at checkpoint "
+        f"{meta['checkpoint']}; {meta['measure']}."
+    )
+    return "\n".join(lines) + "\n"
+
+
+def to_latex(table: pd.DataFrame, meta: dict) -> str:
+    def fmt(m, s):
+        return f"${m:.3f}$" if np.isnan(s) else f"${m:.3f} \\pm {s:.3f}$"
+
+    header, body = _wide(table, fmt)
+    atoms = header[3:]
+    samples = sorted({str(v["n_samples"]) for v in meta["layers"].values()})
+    bins = sorted({str(v["bins"]) for v in meta["layers"].values()})
+    lines = [
+        "% generated by "
+        + meta["generator"]
+        + " on "
+        + meta["date"]
+        + "; needs \\usepackage{booktabs}",
+        "\\begin{table}",
+        "\\centering",
+        "\\begin{tabular}{ll r" + "r" * len(atoms) + "}",
+        "\\toprule",
+        "Preset & Layer & $n$ & " + " & ".join(_latex_atom(a) for a in atoms) + " \\\\",
+        "\\midrule",
+    ]
+    for row in body:
+        escaped = [c.replace("_", "\\_") for c in row[:3]]
+        lines.append(" & ".join([*escaped, *row[3:]]) + " \\\\")
+    lines += [
+        "\\bottomrule",
+        "\\end{tabular}",
+        "\\caption{I$^{\\mathrm{sx}}$ atoms (bits): mean $\\pm$ s.d. over $n$ runs of the "
+        f"layer-mean atom at checkpoint {meta['checkpoint']}; probe samples "
+        f"{', '.join(samples)}, bins per source {', '.join(bins)}.}}",
+        "\\end{table}",
+    ]
+    text = "\n".join(lines) + "\n"
+    return text.encode("ascii", "replace").decode("ascii")
+
+
+def to_csv(table: pd.DataFrame, meta: dict) -> str:
+    out = io.StringIO()
+    for key, value in meta.items():
+        out.write(f"# {key}: {json.dumps(value, default=_plain)}\n")
+    table.to_csv(out, index=False)
+    return out.getvalue()
+
+
+def write_table(table: pd.DataFrame, meta: dict, fmt: str, path: str | os.PathLike | None):
+    """Write ``table`` in ``fmt`` to ``path`` atomically, or return the text (path None)."""
+    if fmt not in TABLE_FORMATS:
+        raise InfomorphError(f"Unknown format {fmt!r}; choose one of: {', '.join(TABLE_FORMATS)}.")
+    if fmt == "parquet":
+        if path is None:
+            raise InfomorphError("parquet is binary: name a file with --output FILE.parquet")
+        out = table.copy()
+        out.attrs["provenance"] = json.dumps(meta, default=_plain)
+        return _atomic(Path(path), lambda tmp: out.to_parquet(tmp, index=False))
+    text = {"csv": to_csv, "markdown": to_markdown, "latex": to_latex}[fmt](table, meta)
+    if path is None:
+        return text
+    return _atomic(Path(path), lambda tmp: tmp.write_text(text))
+
+
+def _atomic(path: Path, write) -> Path:
+    if path.is_dir():
+        raise InfomorphError(f"{path} is a directory; name an output file")
+    if not path.parent.exists():
+        raise InfomorphError(f"output directory {path.parent} does not exist")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

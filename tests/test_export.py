@@ -1,0 +1,92 @@
+"""Collections of analysed runs and the paper tables."""
+
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_analysis import gate_run
+
+from inspector.analysis import analyze_run
+from inspector.cli import main
+from inspector.collection import load
+from inspector.errors import InfomorphError
+from inspector.export import atom_table, neuron_table
+
+
+@pytest.fixture
+def logdir(tmp_path):
+    for seed_dir in ("s0", "s1"):
+        analyze_run(gate_run(tmp_path / "logs" / seed_dir))
+    gate_run(tmp_path / "logs" / "unanalysed")
+    return tmp_path / "logs"
+
+
+def test_load_stacks_runs_with_metadata(logdir):
+    tree = load(logdir)
+    ds = tree["hidden"].ds
+    assert ds.pid.dims == ("run", "checkpoint", "neuron", "atom")
+    assert ds.run.values.tolist() == ["s0", "s1"]  # the unanalysed run is left out
+    assert ds.preset.values.tolist() == ["gates", "gates"]
+    assert ds.groupby("preset").mean().pid.shape[0] == 1
+    assert tree.ds.loss.dims == ("run", "checkpoint")
+
+
+def test_atom_table_means_over_runs(logdir):
+    table = atom_table(load(logdir))
+    row = table[(table.layer == "hidden") & (table.atom == "{FC}")].iloc[0]
+    assert row.n == 2 and row.sd_bits == pytest.approx(0.0, abs=1e-12)
+    # layer mean over the 4 gate neurons of the synergy atom, in bits
+    expected = np.mean([np.log2(4 / 3), 0.75 * np.log2(4 / 3), np.log2(4 / 3), np.log2(4 / 3)])
+    assert row.mean_bits == pytest.approx(expected, abs=1e-9)
+    assert row.steps == "1,1"
+
+
+def test_neuron_table_and_checkpoint_choice(logdir):
+    table = neuron_table(load(logdir), checkpoint=0)
+    assert set(table.step) == {0}
+    assert len(table) == 2 * 4 * 4  # runs x neurons x atoms
+    with pytest.raises(InfomorphError, match="no checkpoint at step 5"):
+        neuron_table(load(logdir), checkpoint=5)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "latex"])
+def test_export_cli_text_formats(fmt, logdir, capsys):
+    assert main(["export", str(logdir), "--format", fmt]) == 0
+    out = capsys.readouterr().out
+    if fmt == "csv":
+        frame = pd.read_csv(io.StringIO(out), comment="#")
+        assert {"preset", "layer", "atom", "mean_bits", "sd_bits", "n"} <= set(frame.columns)
+        assert out.startswith("# generator: ")
+    elif fmt == "latex":
+        assert "\\toprule" in out and "\\Pi_{\\{F\\}\\{C\\}}" in out
+        out.encode("ascii")  # ASCII-safe source
+    else:
+        assert out.startswith("| preset | layer | n |")
+
+
+def test_export_parquet_round_trip(logdir, tmp_path):
+    target = tmp_path / "atoms.parquet"
+    assert main(["export", str(logdir), "--format", "parquet", "-o", str(target)]) == 0
+    frame = pd.read_parquet(target)
+    assert set(frame.layer) == {"hidden"} and frame.n.max() == 2
+
+
+def test_export_errors(logdir, tmp_path, capsys):
+    cases = [
+        (["export", str(tmp_path / "empty"), "--format", "csv"], "no such directory"),
+        (["export", str(logdir), "--format", "parquet"], "parquet is binary"),
+        (["export", str(logdir), "--format", "csv", "--checkpoint", "x"], "--checkpoint takes"),
+        (["export", str(logdir), "--format", "latex", "--neurons"], "export them as csv"),
+        (
+            ["export", str(logdir), "--format", "csv", "-o", str(tmp_path / "no" / "f.csv")],
+            "does not exist",
+        ),
+    ]
+    for argv, message in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, (argv, err)
+    (tmp_path / "plain").mkdir()
+    assert main(["export", str(tmp_path / "plain"), "--format", "csv"]) == 2
+    assert "no analysed runs" in capsys.readouterr().err
