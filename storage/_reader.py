@@ -132,6 +132,12 @@ class Run:
         with self._open() as f:
             return f["probe_labels"][()] if "probe_labels" in f else None
 
+    @property
+    def probe_inputs(self) -> np.ndarray | None:
+        """The probe inputs themselves (sample, feature), when the run stored them."""
+        with self._open() as f:
+            return f["probe_inputs"][()] if "probe_inputs" in f else None
+
     # ------------------------------------------------------------------ data
     def _index(self, f: h5py.File, checkpoint: int) -> int:
         n = int(f["complete"][0])

@@ -98,6 +98,9 @@ class ProbeSpec:
     indices: Sequence[int]
     split: str = "test"
     labels: Sequence[int] | None = None
+    inputs: Any = field(default=None, repr=False, compare=False)
+    """(sample, feature) array of the probe inputs themselves, for synthetic data that no
+    dataset can reproduce from indices; stored as the ``probe_inputs`` dataset, not in JSON."""
 
     @property
     def size(self) -> int:
@@ -137,6 +140,7 @@ class RunSpec:
 
     def to_attrs(self) -> dict[str, str]:
         probe = asdict(self.probe)
+        probe.pop("inputs")
         probe["indices"] = [int(i) for i in probe["indices"]]
         if probe["labels"] is not None:
             probe["labels"] = [int(i) for i in probe["labels"]]

@@ -15,6 +15,7 @@ Guarantees, each tested:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import getpass
 import json
 import os
@@ -155,6 +156,13 @@ def _build(f: h5py.File, spec: RunSpec, provenance: Mapping, compression: str | 
     for name in ("epoch", "wall_time"):
         _series(f, name, (), np.float64, (), [checkpoint], {})
     f["wall_time"].attrs["units"] = "seconds since the run started"
+    if spec.probe.inputs is not None:
+        inputs = np.asarray(spec.probe.inputs, dtype=np.float32)
+        if inputs.ndim != 2 or inputs.shape[0] != spec.probe.size:
+            raise InfomorphError(f"probe inputs must have shape (sample, feature) with "
+                                 f"{spec.probe.size} samples, got {inputs.shape}")
+        ds = f.create_dataset("probe_inputs", data=inputs, **_compression("gzip"))
+        ds.dims[0].attach_scale(sample)
     if spec.probe.labels is not None:
         labels = f.create_dataset("probe_labels", data=np.asarray(spec.probe.labels, np.int64))
         labels.dims[0].attach_scale(sample)
@@ -258,15 +266,17 @@ class RunWriter:
             if run.status == "finished":
                 raise InfomorphError(f"run {run_dir} is finished; there is nothing to resume")
             complete = run.n_checkpoints
+            spec = dataclasses.replace(
+                run.spec, probe=dataclasses.replace(run.spec.probe, inputs=run.probe_inputs))
             with run._open() as src:
                 provenance = json.loads(src.attrs["provenance"])
                 provenance.setdefault("resumed", []).append(
                     datetime.now(UTC).isoformat(timespec="seconds")
                 )
                 compression = str(src.attrs.get("compression", "auto"))
-                _atomic_build(run_dir, run.spec, provenance, compression,
+                _atomic_build(run_dir, spec, provenance, compression,
                               copy_from=src, complete=complete)
-            return cls(run_dir, run.spec, lock, complete=complete)
+            return cls(run_dir, spec, lock, complete=complete)
         except BaseException:
             lock.release()
             raise

@@ -292,3 +292,22 @@ def test_info_json(tmp_path, capsys):
 def test_empty_logdir(tmp_path, capsys):
     assert main(["info", str(tmp_path)]) == 2
     assert "no runs below" in capsys.readouterr().err
+
+
+def test_synthetic_probe_inputs_are_stored(tmp_path):
+    import dataclasses
+
+    spec = make_spec()
+    inputs = np.random.default_rng(0).normal(size=(10, 7)).astype(np.float32)
+    spec = dataclasses.replace(spec, probe=dataclasses.replace(spec.probe, inputs=inputs))
+    with RunWriter.create(tmp_path / "syn", spec) as w:
+        w.append(1, layers=make_record(spec, 0))
+    run = open_run(tmp_path / "syn")
+    np.testing.assert_array_equal(run.probe_inputs, inputs)
+    assert run.spec.probe.size == 10
+    with RunWriter.resume(tmp_path / "syn") as w:  # a rebuilt file keeps them
+        w.finish()
+    np.testing.assert_array_equal(open_run(tmp_path / "syn").probe_inputs, inputs)
+    bad = dataclasses.replace(spec.probe, inputs=np.zeros((3, 2)))
+    with pytest.raises(InfomorphError, match="probe inputs must have shape"):
+        RunWriter.create(tmp_path / "bad", dataclasses.replace(spec, probe=bad))
