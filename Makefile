@@ -36,6 +36,8 @@ bench: setup
 	$(PY) bench/pid_loss_step.py
 	$(PY) bench/pid_decompose.py
 	$(PY) bench/storage_checkpoint.py
+	$(PY) bench/train_step.py
+	$(PY) bench/analysis_throughput.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -51,7 +51,7 @@ def run(args) -> int:
         raise InfomorphError(f"no runs below {', '.join(map(str, args.paths))}")
     workers = max(1, min(args.workers or os.cpu_count() or 1, len(runs)))
     failed = 0
-    bar = tqdm(total=len(runs), unit="run", disable=args.quiet, desc="analyze")
+    bar = tqdm(total=len(runs), unit="run", disable=True if args.quiet else None, desc="analyze")
 
     def report(run_dir: Path, outcome) -> None:
         nonlocal failed
