@@ -329,7 +329,8 @@ class Trainer:
             bar = tqdm(
                 total=self.total_steps,
                 initial=start,
-                disable=not self.progress,
+                mininterval=0.5,
+                disable=None if self.progress else True,  # None: shown on a terminal only
                 unit="step",
                 desc=f"{self.config.preset} on {self.config.data}",
             )
