@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--force", action="store_true", help="recompute up-to-date analyses")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _one(run_dir: str, settings, force: bool) -> tuple[str, bool]:
@@ -70,7 +77,11 @@ def run(args) -> int:
             except InfomorphError as err:
                 report(run_dir, err)
     else:
-        with ProcessPoolExecutor(workers) as pool:
+        # spawn, not fork: a forked child inherits torch's OpenMP pool mid-state and can hang
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                                 initargs=(threads,)) as pool:
             futures = {pool.submit(_one, str(r), settings, args.force): r for r in runs}
             for future in as_completed(futures):
                 try:
