@@ -7,21 +7,27 @@ from pathlib import Path
 
 from inspector.errors import InfomorphError
 
+FIGURE_FORMATS = ("svg", "png", "pdf")
+
 
 def register(sub) -> None:
     from inspector.export import TABLE_FORMATS
 
     p = sub.add_parser(
         "export",
-        help="atom tables of analysed runs (csv, parquet, markdown, latex)",
-        description="Mean +- s.d. over seeds of each layer's mean atoms per "
-        "preset and goal, or with --neurons every neuron's atoms.",
+        help="atom tables (csv, parquet, markdown, latex) and figures (svg, png, pdf)",
+        description="Tables: mean +- s.d. over seeds of each layer's mean atoms per preset and "
+        "goal, or with --neurons every neuron's atoms. Figures: for every analysed run and "
+        "layer, the atom composition over training, the unique/redundant/synergistic simplex "
+        "and a neuron x checkpoint heatmap, written into --output DIR (default: figures).",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="LOGDIR|RUN")
-    p.add_argument("--format", required=True, choices=TABLE_FORMATS)
+    p.add_argument("--format", required=True, choices=(*TABLE_FORMATS, *FIGURE_FORMATS))
     p.add_argument("--checkpoint", default="last", help="a training step, or last (default)")
     p.add_argument("--neurons", action="store_true", help="per-neuron table")
-    p.add_argument("--output", "-o", type=Path, default=None, help="file (default: stdout)")
+    p.add_argument("--atom", default=None, help="heatmap atom (default: the largest)")
+    p.add_argument("--output", "-o", type=Path, default=None,
+                   help="table file (default: stdout) or figure directory")
     p.set_defaults(run=run)
 
 
@@ -37,6 +43,8 @@ def run(args) -> int:
             raise InfomorphError(
                 f"--checkpoint takes a step or 'last', got {checkpoint!r}"
             ) from None
+    if args.format in FIGURE_FORMATS:
+        return _figures(args, checkpoint)
     tree = load(*args.paths)
     table = neuron_table(tree, checkpoint) if args.neurons else atom_table(tree, checkpoint)
     if args.neurons and args.format in ("markdown", "latex"):
@@ -46,4 +54,36 @@ def run(args) -> int:
         sys.stdout.write(result)
     else:
         print(f"wrote {result}", file=sys.stderr)
+    return 0
+
+
+def _figures(args, checkpoint) -> int:
+    import numpy as np
+
+    from inspector.charts import atom_composition, atom_heatmap, class_simplex, save_chart
+    from inspector.collection import analysed_runs
+    from storage import open_analysis
+
+    runs = analysed_runs(args.paths)
+    if not runs:
+        raise InfomorphError(f"no analysed runs below {', '.join(map(str, args.paths))}; "
+                             "run `infomorph analyze` first")
+    out = args.output or Path("figures")
+    if out.exists() and not out.is_dir():
+        raise InfomorphError(f"{out} is a file; figures need an output directory")
+    out.mkdir(parents=True, exist_ok=True)
+    written = 0
+    for run_dir in runs:
+        tree = open_analysis(run_dir)
+        for layer, node in tree.children.items():
+            ds = node.ds
+            step = None if checkpoint == "last" else checkpoint
+            atom = args.atom or str(ds.atom.values[int(np.nanargmax(
+                np.abs(ds.pid.isel(checkpoint=-1).mean("neuron").values)))])
+            charts = {"composition": atom_composition(ds), "simplex": class_simplex(ds, step),
+                      "heatmap": atom_heatmap(ds, atom)}
+            for name, chart in charts.items():
+                save_chart(chart, out / f"{run_dir.name}-{layer}-{name}.{args.format}")
+                written += 1
+    print(f"wrote {written} figures to {out}", file=sys.stderr)
     return 0

@@ -1,0 +1,183 @@
+"""Chart builders: plain functions from an analysed layer (xarray) to ``altair.Chart``.
+
+Shared by ``infomorph export`` and the inspector app. Charts send aggregated data only
+(at most about 50k marks), colour atoms by class with one palette used everywhere, and say
+how they treat negative atoms: shares are of the positive mass, the negative mass is shown
+beside it, never clipped away silently. Every chart's subtitle names the probe samples and bins.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from inspector.atom_classes import ATOM_CLASSES, atom_classes
+from inspector.errors import InfomorphError
+
+CLASS_COLORS = {"unique": "#4C78A8", "redundant": "#F58518", "synergistic": "#54A24B",
+                "mixed": "#B279A2", "none": "#BAB0AC"}
+MAX_MARKS = 50_000
+FIGURE_FORMATS = ("svg", "png", "pdf")
+
+
+def _class_scale() -> alt.Scale:
+    return alt.Scale(domain=list(CLASS_COLORS), range=list(CLASS_COLORS.values()))
+
+
+def _subtitle(ds: xr.Dataset) -> str:
+    return (f"{ds.attrs.get('n_samples', '?')} probe samples, {ds.attrs.get('bins', '?')} bins "
+            f"per source ({ds.attrs.get('binning', '?')}), I^sx in bits")
+
+
+def smooth(values: np.ndarray, weight: float) -> np.ndarray:
+    """TensorBoard-style exponential moving average with debiasing; weight in [0, 1)."""
+    if not 0 <= weight < 1:
+        raise InfomorphError(f"smoothing must be in [0, 1), got {weight}")
+    out, last, count = np.empty(len(values)), 0.0, 0
+    for i, v in enumerate(values):
+        if np.isnan(v):
+            out[i] = np.nan
+            continue
+        count += 1
+        last = last * weight + (1 - weight) * v
+        out[i] = last / (1 - weight**count)
+    return out
+
+
+def atom_composition(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
+    """Layer mean of every atom over training (one line per atom, coloured by its class),
+    with the spread across neurons (quartiles) as a band."""
+    pid = ds.pid
+    classes = dict(zip(pid.atom.values, atom_classes(len(ds.source)), strict=True))
+    frame = pd.DataFrame({
+        "checkpoint": np.repeat(pid.checkpoint.values, pid.sizes["atom"]),
+        "atom": np.tile(pid.atom.values, pid.sizes["checkpoint"]),
+        "mean": pid.mean("neuron").values.ravel(),
+        "q25": pid.quantile(0.25, "neuron").values.ravel(),
+        "q75": pid.quantile(0.75, "neuron").values.ravel(),
+    })
+    if smoothing:
+        for col in ("mean", "q25", "q75"):
+            frame[col] = frame.groupby("atom")[col].transform(
+                lambda v: smooth(v.to_numpy(), smoothing))
+    frame["class"] = frame.atom.map(classes)
+    base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
+    band = base.mark_area(opacity=0.15).encode(
+        y="q25:Q", y2="q75:Q", color=alt.Color("class:N", scale=_class_scale()),
+        detail="atom:N")
+    line = base.mark_line().encode(
+        y=alt.Y("mean:Q", title="layer mean (bits)"),
+        color=alt.Color("class:N", scale=_class_scale(), title="atom class"),
+        detail="atom:N", tooltip=["atom", "class", "checkpoint", "mean", "q25", "q75"])
+    return (band + line).properties(
+        title={"text": f"Atoms of layer {ds.attrs.get('layer', '')} over training",
+               "subtitle": _subtitle(ds)}, width=520, height=300)
+
+
+def class_simplex(ds: xr.Dataset, checkpoint: int | None = None) -> alt.Chart:
+    """Unique / redundant / synergistic shares of each neuron's positive atom mass at one
+    checkpoint, as points in a triangle. Mixed-order atoms and the negative mass are not in
+    the triangle: they are in each point's tooltip and in the point's size (mixed share)."""
+    step = int(ds.checkpoint[-1]) if checkpoint is None else int(checkpoint)
+    if step not in ds.checkpoint.values:
+        raise InfomorphError(f"no checkpoint at step {step}")
+    one = ds.sel(checkpoint=step)
+    frac = one.class_fraction
+    u, r, s = (frac.sel(atom_class=c).values for c in ATOM_CLASSES[:3])
+    total = u + r + s
+    safe = np.where(total > 0, total, 1.0)
+    u, r, s = u / safe, r / safe, s / safe
+    frame = pd.DataFrame({
+        "neuron": one.neuron.values, "x": r + s / 2, "y": s * math.sqrt(3) / 2,
+        "unique": u, "redundant": r, "synergistic": s,
+        "mixed_share": frac.sel(atom_class="mixed").values,
+        "negative_bits": one.negative_bits.values, "class": one.neuron_class.values,
+    })
+    frame = frame[total > 0]
+    corners = pd.DataFrame({"x": [0, 1, 0.5, 0], "y": [0, 0, math.sqrt(3) / 2, 0],
+                            "order": [0, 1, 2, 3]})
+    labels = pd.DataFrame({"x": [0, 1, 0.5], "y": [-0.05, -0.05, math.sqrt(3) / 2 + 0.04],
+                           "text": ["unique", "redundant", "synergistic"]})
+    axis = alt.Axis(labels=False, ticks=False, grid=False, title=None, domain=False)
+    outline = alt.Chart(corners).mark_line(color="#888").encode(
+        x=alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[-0.1, 1.1])),
+        y=alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-0.1, 1.0])), order="order:Q")
+    text = alt.Chart(labels).mark_text(fontSize=12).encode(x="x:Q", y="y:Q", text="text:N")
+    points = alt.Chart(frame).mark_circle(opacity=0.7).encode(
+        x="x:Q", y="y:Q", color=alt.Color("class:N", scale=_class_scale(), title="neuron class"),
+        size=alt.Size("mixed_share:Q", title="mixed share", scale=alt.Scale(range=[20, 200])),
+        tooltip=["neuron", "class", alt.Tooltip("unique:Q", format=".2f"),
+                 alt.Tooltip("redundant:Q", format=".2f"),
+                 alt.Tooltip("synergistic:Q", format=".2f"),
+                 alt.Tooltip("mixed_share:Q", format=".2f"),
+                 alt.Tooltip("negative_bits:Q", format=".3f")])
+    return (outline + text + points).properties(
+        title={"text": f"Layer {ds.attrs.get('layer', '')} at step {step}: shares of the "
+               "positive atom mass",
+               "subtitle": _subtitle(ds) + "; negative mass in the tooltip"},
+        width=420, height=380)
+
+
+def atom_heatmap(ds: xr.Dataset, atom: str) -> alt.Chart:
+    """One atom for every neuron (rows, sorted by the last value) and checkpoint (columns).
+    Past MAX_MARKS cells, adjacent neurons (in that order) are averaged into blocks."""
+    if atom not in ds.atom.values:
+        raise InfomorphError(
+            f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
+    values = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
+    order = np.argsort(-np.nan_to_num(values[:, -1]))
+    values = values[order]
+    checkpoints = ds.checkpoint.values
+    block = max(1, math.ceil(values.shape[0] * values.shape[1] / MAX_MARKS))
+    if block > 1:
+        pad = (-values.shape[0]) % block
+        padded = np.pad(values, ((0, pad), (0, 0)), constant_values=np.nan)
+        values = np.nanmean(padded.reshape(-1, block, values.shape[1]), axis=1)
+    rows = np.arange(values.shape[0])
+    frame = pd.DataFrame({
+        "row": np.repeat(rows, len(checkpoints)),
+        "step": np.tile(np.arange(len(checkpoints)), len(rows)),
+        "checkpoint": np.tile(checkpoints, len(rows)),
+        "bits": values.ravel(),
+    })
+    limit = float(np.nanmax(np.abs(values))) if np.isfinite(values).any() else 1.0
+    what = "neuron (sorted by last value)" if block == 1 else f"neuron block of {block}"
+    # Inline values: up to MAX_MARKS rows, past altair's 5000-row guard for DataFrames.
+    data = alt.InlineData(values=frame.astype(object).where(frame.notna(), None).to_dict(
+        "records"))
+    return alt.Chart(data).mark_rect().encode(
+        x=alt.X("step:O", title="checkpoint", axis=alt.Axis(labels=False, ticks=False)),
+        y=alt.Y("row:O", title=what, axis=alt.Axis(labels=False, ticks=False)),
+        color=alt.Color("bits:Q", scale=alt.Scale(scheme="redblue", domain=[-limit, limit],
+                                                  reverse=True), title="bits"),
+        tooltip=["row:O", "checkpoint:Q", alt.Tooltip("bits:Q", format=".4f")],
+    ).properties(title={"text": f"{atom} of layer {ds.attrs.get('layer', '')}",
+                        "subtitle": _subtitle(ds)}, width=520, height=300)
+
+
+def save_chart(chart: alt.Chart, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Write a chart as SVG, PNG or PDF with vl-convert (no browser), atomically."""
+    import vl_convert as vlc
+
+    path = Path(path)
+    fmt = fmt or path.suffix.lstrip(".")
+    if fmt not in FIGURE_FORMATS:
+        raise InfomorphError(f"Unknown figure format {fmt!r}; choose one of: "
+                             f"{', '.join(FIGURE_FORMATS)}.")
+    spec = chart.to_dict()
+    data = {"svg": lambda: vlc.vegalite_to_svg(spec).encode(),
+            "png": lambda: vlc.vegalite_to_png(spec, scale=2),
+            "pdf": lambda: vlc.vegalite_to_pdf(spec)}[fmt]()
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,80 @@
+"""Chart builders and figure export: aggregated data, class colours, files that open."""
+
+import numpy as np
+import pytest
+from test_analysis import gate_run
+
+from inspector.analysis import analyze
+from inspector.charts import (
+    CLASS_COLORS,
+    MAX_MARKS,
+    atom_composition,
+    atom_heatmap,
+    class_simplex,
+    save_chart,
+    smooth,
+)
+from inspector.cli import main
+from inspector.errors import InfomorphError
+
+
+@pytest.fixture(scope="module")
+def layer(tmp_path_factory):
+    return analyze(gate_run(tmp_path_factory.mktemp("g") / "run", checkpoints=3))["hidden"].ds
+
+
+def test_composition_is_aggregated_and_coloured_by_class(layer):
+    spec = atom_composition(layer).to_dict()
+    data = next(iter(spec["datasets"].values()))
+    assert len(data) == 3 * 4  # checkpoints x atoms, not neurons
+    colors = spec["layer"][1]["encoding"]["color"]["scale"]
+    assert colors["range"] == list(CLASS_COLORS.values())
+    assert "probe samples" in spec["title"]["subtitle"]
+
+
+def test_simplex_points_lie_in_the_triangle(layer):
+    spec = class_simplex(layer).to_dict()
+    points = list(spec["datasets"].values())[-1]
+    for p in points:
+        assert -1e-9 <= p["y"] <= np.sqrt(3) / 2 + 1e-9
+        assert p["y"] / np.sqrt(3) - 1e-9 <= p["x"] <= 1 - p["y"] / np.sqrt(3) + 1e-9
+        assert abs(p["unique"] + p["redundant"] + p["synergistic"] - 1) < 1e-9
+    with pytest.raises(InfomorphError, match="no checkpoint at step 9"):
+        class_simplex(layer, 9)
+
+
+def test_heatmap_stays_under_the_mark_budget(layer):
+    big = layer.isel(neuron=np.zeros(30_000, dtype=int))  # 30k neurons x 3 checkpoints
+    spec = atom_heatmap(big, "{FC}").to_dict()
+    rows = spec["datasets"][spec["data"]["name"]]
+    assert len(rows) <= MAX_MARKS
+    with pytest.raises(InfomorphError, match="Unknown atom"):
+        atom_heatmap(layer, "{X}")
+
+
+def test_smoothing_is_debiased_ema():
+    np.testing.assert_allclose(smooth(np.array([1.0, 1.0, 1.0]), 0.9), [1, 1, 1])
+    assert smooth(np.array([0.0, 10.0]), 0.5)[1] == pytest.approx(10 * 0.5 / 0.75)
+    with pytest.raises(InfomorphError):
+        smooth(np.ones(2), 1.0)
+
+
+@pytest.mark.parametrize(("fmt", "magic"), [("svg", b"<svg"), ("png", b"\x89PNG"),
+                                            ("pdf", b"%PDF")])
+def test_save_chart_formats(layer, tmp_path, fmt, magic):
+    path = save_chart(atom_composition(layer), tmp_path / f"c.{fmt}")
+    assert path.read_bytes()[:5].startswith(magic) or magic in path.read_bytes()[:200]
+
+
+def test_figure_export_cli(tmp_path, capsys):
+    from inspector.analysis import analyze_run
+
+    analyze_run(gate_run(tmp_path / "logs" / "g"))
+    out = tmp_path / "figs"
+    assert main(["export", str(tmp_path / "logs"), "--format", "svg", "-o", str(out)]) == 0
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["g-hidden-composition.svg", "g-hidden-heatmap.svg", "g-hidden-simplex.svg"]
+    (tmp_path / "file").write_text("x")
+    assert main(["export", str(tmp_path / "logs"), "--format", "png", "-o",
+                 str(tmp_path / "file")]) == 2
+    assert "figures need an output directory" in capsys.readouterr().err
