@@ -166,3 +166,27 @@ def test_empty_logdir_and_parallel_workers(tmp_path, capsys):
 def test_missing_analysis_is_a_clear_error(tmp_path):
     with pytest.raises(InfomorphError, match="run `infomorph analyze` first"):
         open_analysis(tmp_path)
+
+
+def test_analyze_on_a_dask_cluster(tmp_path, capsys):
+    from distributed import LocalCluster
+
+    gate_run(tmp_path / "logs" / "a")
+    gate_run(tmp_path / "logs" / "b")
+    (tmp_path / "logs" / "bad").mkdir()
+    (tmp_path / "logs" / "bad" / "run.h5").write_text("not a run")
+    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                      dashboard_address=None) as cluster:
+        code = main(["analyze", str(tmp_path / "logs"), "--quiet", "--scheduler",
+                     cluster.scheduler_address])
+    assert code == 2
+    assert "1 of 3 runs failed" in capsys.readouterr().err
+    assert open_analysis(tmp_path / "logs" / "a")["hidden"].ds.pid.shape == (2, 4, 4)
+    assert (tmp_path / "logs" / "b" / "analysis.nc").exists()
+
+
+def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
+    gate_run(tmp_path / "a")
+    assert main(["analyze", str(tmp_path), "--quiet", "--scheduler", "tcp://127.0.0.1:9"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in err

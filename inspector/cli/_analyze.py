@@ -24,6 +24,8 @@ def register(sub) -> None:
     p.add_argument("--target", default="soft", help="soft (theta, default) or hard (sampled Y)")
     p.add_argument("--shuffles", type=int, default=0, help="shuffle-null size K for p values")
     p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
+    p.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                   help="run on an existing dask.distributed cluster (e.g. tcp://host:8786)")
     p.add_argument("--force", action="store_true", help="recompute up-to-date analyses")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
@@ -70,7 +72,9 @@ def run(args) -> int:
             tqdm.write(f"{run_dir}: {'analysed' if written else 'up to date'} -> {path}")
         bar.update(1)
 
-    if workers == 1:
+    if args.scheduler:
+        _on_cluster(args.scheduler, runs, settings, args.force, report)
+    elif workers == 1:
         for run_dir in runs:
             try:
                 report(run_dir, _one(str(run_dir), settings, args.force))
@@ -93,3 +97,21 @@ def run(args) -> int:
         print(f"infomorph: error: {failed} of {len(runs)} runs failed", file=sys.stderr)
         return 2
     return 0
+
+
+def _on_cluster(address: str, runs, settings, force: bool, report) -> None:
+    """One task per run on a dask.distributed scheduler; the cluster runs them in parallel,
+    results are reported in submission order."""
+    from distributed import Client
+
+    try:
+        client = Client(address, timeout="10s", set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as err:
+        raise InfomorphError(f"cannot reach the dask scheduler at {address}: {err}") from None
+    with client:
+        futures = {client.submit(_one, str(r), settings, force, pure=False): r for r in runs}
+        for future, run_dir in futures.items():
+            try:
+                report(run_dir, future.result())
+            except InfomorphError as err:
+                report(run_dir, err)
