@@ -42,8 +42,6 @@ from inspector.pid import (
 from storage import ANALYSIS_FILE, Run, open_analysis, open_run, write_analysis
 
 TARGETS = ("soft", "hard")
-_CHUNK_VALUES = 1 << 24
-"""Source values (checkpoint x neuron x sample x source) read and decomposed at once."""
 
 
 @dataclass(frozen=True)
@@ -89,43 +87,33 @@ def _layer(run: Run, layer, steps, settings: AnalysisSettings) -> xr.Dataset:
         raise InfomorphError(f"layer {layer.name!r} has {len(names)} sources; at most 4")
     binning = _binning(dict(layer.binning), settings)
     rng = np.random.default_rng(settings.seed)
-    per_chunk, nulls = [], []
-    # Several checkpoints per engine call (bounded memory): fewer, larger batches.
-    per_step = layer.neurons * run.spec.probe.size * len(names)
-    group = max(1, _CHUNK_VALUES // max(per_step, 1))
-    for first in range(0, len(steps), group):
-        probes = [run.probe(layer.name, int(step)) for step in steps[first : first + group]]
-        sources = np.stack(
-            [np.stack([p[f"source_{s}"].values.T for s in names], -1) for p in probes]
-        )
-        target = np.stack(
-            [
-                p.theta.values.T.astype(np.float64)
-                if settings.target == "soft"
-                else (p.output.values.T > 0).astype(np.int64)
-                for p in probes
-            ]
+    per_step, nulls = [], []
+    for step in steps:
+        probe = run.probe(layer.name, int(step))
+        sources = np.stack([probe[f"source_{s}"].values.T for s in names], -1)
+        target = (
+            probe.theta.values.T.astype(np.float64)
+            if settings.target == "soft"
+            else (probe.output.values.T > 0).astype(np.int64)
         )
         ds = decompose_samples_dataset(sources, target, binning=binning, names=names)
-        per_chunk.append(ds.rename({"dim_0": "checkpoint", "dim_1": "neuron"}))
+        per_step.append(ds.rename({"dim_0": "neuron"}))
         if settings.shuffles:
             hits = np.zeros(ds.pid.shape)
             observed = np.abs(ds.pid.values)
             for _ in range(settings.shuffles):
-                order = np.argsort(rng.random(target.shape), axis=-1)
+                order = np.argsort(rng.random(target.shape), axis=1)
                 null = decompose_samples_dataset(
-                    sources, np.take_along_axis(target, order, -1), binning=binning, names=names
+                    sources, np.take_along_axis(target, order, 1), binning=binning, names=names
                 )
                 hits += np.abs(null.pid.values) >= observed - 1e-12
             nulls.append((1 + hits) / (1 + settings.shuffles))
-    ds = xr.concat(
-        per_chunk, dim="checkpoint", coords="minimal", compat="override", join="override"
-    )
+    ds = xr.concat(per_step, dim="checkpoint", coords="minimal", compat="override", join="override")
     ds = ds.assign_coords(
         checkpoint=np.asarray(steps, dtype=np.int64), neuron=np.arange(layer.neurons)
     )
     if nulls:
-        ds["p_value"] = (("checkpoint", "neuron", "atom"), np.concatenate(nulls))
+        ds["p_value"] = (("checkpoint", "neuron", "atom"), np.stack(nulls))
         ds["p_value"].attrs["long_name"] = (
             f"shuffle-null p value ({settings.shuffles} "
             "shuffles of the target within the probe set)"
