@@ -1,8 +1,8 @@
 """Many analysed runs at once: ``load(LOGDIR)`` -> one DataTree with a ``run`` dimension.
 
-Each layer group concatenates the runs that have that layer along ``run`` (outer join: runs of
-other hidden sizes or checkpoint schedules leave NaN where they have no value). Run metadata
-(preset, dataset, seed, hidden_size, goal) are coordinates on ``run``, so
+Each layer group concatenates the runs along ``run`` (outer join: runs without the layer, of
+other hidden sizes or checkpoint schedules hold NaN where they have no value). Run metadata
+(preset, dataset, seed, hidden_size; and goal per layer) are coordinates on ``run``, so
 ``tree["hidden"].ds.groupby("preset")`` or ``.groupby("seed")`` work directly.
 """
 
@@ -66,10 +66,9 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
             compat="override",
             combine_attrs="drop_conflicts",
         )
-        layer_meta = {
-            key: ("run", [trees[n].attrs.get(attr) for n in have])
-            for key, attr in RUN_COORDS.items()
-        }
-        layer_meta["goal"] = ("run", [trees[n][layer].attrs.get("goal", "{}") for n in have])
-        groups[layer] = ds.assign_coords(run=have, **layer_meta)
+        # A tree's groups must align with the root: every layer group spans all runs and the
+        # root's checkpoints; runs without this layer hold NaN (and goal "").
+        ds = ds.assign_coords(run=have).reindex(run=names, checkpoint=groups["/"].checkpoint)
+        goals = {n: trees[n][layer].attrs.get("goal", "{}") for n in have}
+        groups[layer] = ds.assign_coords(goal=("run", [goals.get(n, "") for n in names]), **meta)
     return xr.DataTree.from_dict(groups)

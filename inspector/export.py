@@ -129,7 +129,9 @@ def _latex_atom(label: str) -> str:
 
 
 def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
-    atoms = list(dict.fromkeys(table.atom))
+    # Column order: the lattice order of the layer with the most atoms, then the others'.
+    sizes = table.groupby(["preset", "layer"], sort=False).atom.transform("size")
+    atoms = list(dict.fromkeys(table.atom.iloc[np.argsort(-sizes.to_numpy(), kind="stable")]))
     header = ["preset", "layer", "n", *atoms]
     body = []
     for (preset, layer), group in table.groupby(["preset", "layer"], sort=False):

@@ -16,7 +16,7 @@ from training.trainer import train
 GATES = ("xor", "and", "unq", "copy")
 
 
-def gate_run(run_dir, checkpoints=2, shuffle_like=False):
+def gate_run(run_dir, checkpoints=2, layer_name="hidden"):
     """A run whose hidden neuron k outputs gate k of its two binned sources (F, C): sources at
     -10 / +10 land in different fixed bins; theta is the gate's (binary) output."""
     s = np.array([[a, b] for a in (0, 1) for b in (0, 1)] * 16)  # 64 samples, balanced
@@ -26,7 +26,7 @@ def gate_run(run_dir, checkpoints=2, shuffle_like=False):
         rule = CATALOGUE[name].rule
         theta[:, k] = [rule(a, b) % 2 if name != "copy" else a for a, b in s]
     layer = LayerSpec(
-        "hidden",
+        layer_name,
         neurons,
         (SourceSpec("F", 2), SourceSpec("C", 2)),
         binning={"method": "fixed", "bins": 20, "value_range": [-20, 20]},
@@ -44,7 +44,7 @@ def gate_run(run_dir, checkpoints=2, shuffle_like=False):
             w.append(
                 i,
                 layers={
-                    "hidden": LayerRecord(
+                    layer_name: LayerRecord(
                         sources={"F": values[..., 0], "C": values[..., 1]},
                         theta=theta,
                         output=np.where(theta > 0.5, 1, -1).astype(np.int8),

@@ -90,3 +90,18 @@ def test_export_errors(logdir, tmp_path, capsys):
     (tmp_path / "plain").mkdir()
     assert main(["export", str(tmp_path / "plain"), "--format", "csv"]) == 2
     assert "no analysed runs" in capsys.readouterr().err
+
+
+def test_runs_with_different_layers_load_together(logdir, capsys):
+    analyze_run(gate_run(logdir / "other", checkpoints=3, layer_name="readout"))
+    tree = load(logdir)
+    assert set(tree.children) == {"hidden", "readout"}
+    hidden, readout = tree["hidden"].ds, tree["readout"].ds
+    assert hidden.run.values.tolist() == readout.run.values.tolist() == ["other", "s0", "s1"]
+    assert bool(hidden.pid.sel(run="other").isnull().all())  # no hidden layer in that run
+    assert readout.goal.sel(run="s0").item() == ""
+    table = atom_table(tree)
+    assert table.groupby("layer").n.max().to_dict() == {"hidden": 2, "readout": 1}
+    assert main(["export", str(logdir), "--format", "markdown"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("| preset | layer | n | {F}{C} | {F} | {C} | {FC} |")
