@@ -206,40 +206,12 @@ def test_train_cli_errors_are_one_line(tmp_path, capsys):
 def test_train_cli_with_toml_config(tmp_path, capsys):
     toml = tmp_path / "run.toml"
     toml.write_text('preset = "readout-only"\nepochs = 2\nhidden = 8\ncheckpoints = 2\n')
-    assert (
-        main(
-            [
-                "train",
-                "--config",
-                str(toml),
-                "--logdir",
-                str(tmp_path / "logs"),
-                "--name",
-                "cfg",
-                "--quiet",
-                "--set",
-                "probe_size=32",
-            ]
-        )
-        == 0
-    )
+    argv = ["train", "--config", str(toml), "--logdir", str(tmp_path / "logs"), "--name", "cfg",
+            "--quiet"]
+    assert main([*argv, "--set", "probe_size=32"]) == 0
     run = open_run(tmp_path / "logs" / "cfg")
     assert run.config["preset"] == "readout-only" and run.config["probe_size"] == 32
-    assert (
-        main(
-            [
-                "train",
-                "--config",
-                str(toml),
-                "--logdir",
-                str(tmp_path / "logs"),
-                "--name",
-                "cfg",
-                "--quiet",
-            ]
-        )
-        == 2
-    )
+    assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["train", "--list-presets"]) == 0
     listed = capsys.readouterr().out.splitlines()
