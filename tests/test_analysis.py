@@ -190,3 +190,25 @@ def test_unreachable_scheduler_is_one_line(tmp_path, capsys):
     assert main(["analyze", str(tmp_path), "--quiet", "--scheduler", "tcp://127.0.0.1:9"]) == 2
     err = capsys.readouterr().err
     assert "cannot reach the dask scheduler at tcp://127.0.0.1:9" in err
+
+
+def test_a_run_still_training_is_analysed_to_its_last_complete_checkpoint(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    factory = Path(__file__).with_name("run_factory.py")
+    run_dir = tmp_path / "live"
+    proc = subprocess.Popen([sys.executable, str(factory), str(run_dir), "40", "0.5", "new"],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        proc.stdout.readline()
+        proc.stdout.readline()  # two checkpoints complete
+        tree = analyze(run_dir)
+        steps = tree["hidden"].ds.checkpoint.values.tolist()
+        assert len(steps) >= 2 and steps == sorted(steps)
+        assert tree.attrs["run_status"] == "running"
+        assert tree["hidden"].ds.pid.notnull().all()
+    finally:
+        proc.kill()
+        proc.wait()
