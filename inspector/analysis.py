@@ -39,7 +39,7 @@ from inspector.pid import (
     goal_vector,
     lattice,
 )
-from storage import ANALYSIS_FILE, Run, open_analysis, open_run, write_analysis
+from storage import ANALYSIS_FILE, Run, analysis_attrs, open_run, write_analysis
 
 TARGETS = ("soft", "hard")
 
@@ -202,7 +202,7 @@ def analyze_run(
     target = run.dir / ANALYSIS_FILE
     if target.exists() and not force:
         try:
-            attrs = open_analysis(target).attrs
+            attrs = analysis_attrs(target)
             if attrs.get("run_fingerprint") == fingerprint(run) and attrs.get(
                 "settings"
             ) == json.dumps(asdict(settings)):

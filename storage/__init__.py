@@ -8,7 +8,7 @@
 The format is documented in docs/run-format.md. Only this package imports h5py.
 """
 
-from storage._analysis import ANALYSIS_FILE, open_analysis, write_analysis
+from storage._analysis import ANALYSIS_FILE, analysis_attrs, open_analysis, write_analysis
 from storage._logdir import find_runs
 from storage._reader import Run, open_run, resolve_run_file
 from storage._schema import (
@@ -38,6 +38,7 @@ __all__ = [
     "RunSpec",
     "RunWriter",
     "SourceSpec",
+    "analysis_attrs",
     "default_provenance",
     "find_runs",
     "open_analysis",

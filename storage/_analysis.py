@@ -27,15 +27,30 @@ def write_analysis(tree: xr.DataTree, path: str | os.PathLike) -> Path:
     return path
 
 
-def open_analysis(path: str | os.PathLike) -> xr.DataTree:
-    """Load an analysis file fully into memory (the file is closed again at once)."""
+def _analysis_file(path: str | os.PathLike) -> Path:
     path = Path(path)
     if path.is_dir():
         path = path / ANALYSIS_FILE
     if not path.exists():
         raise InfomorphError(f"no analysis at {path}; run `infomorph analyze` first")
+    return path
+
+
+def open_analysis(path: str | os.PathLike) -> xr.DataTree:
+    """Load an analysis file fully into memory (the file is closed again at once)."""
+    path = _analysis_file(path)
     try:
         with xr.open_datatree(path, engine="h5netcdf") as tree:
             return tree.load()
+    except (OSError, ValueError) as err:
+        raise InfomorphError(f"{path} is not a readable analysis file: {err}") from None
+
+
+def analysis_attrs(path: str | os.PathLike) -> dict:
+    """The root attributes of an analysis file, without loading its data."""
+    path = _analysis_file(path)
+    try:
+        with xr.open_datatree(path, engine="h5netcdf") as tree:
+            return dict(tree.attrs)
     except (OSError, ValueError) as err:
         raise InfomorphError(f"{path} is not a readable analysis file: {err}") from None

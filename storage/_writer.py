@@ -373,17 +373,7 @@ class RunWriter:
         return out
 
     def _all_series(self):
-        f = self._file
-        yield from (f["checkpoint"], f["epoch"], f["wall_time"])
-        yield from (f["metrics"][m] for m in self.spec.metrics)
-        for layer in self.spec.layers:
-            g = f["layers"][layer.name]
-            for key in (*(f"source_{s}" for s in layer.source_names), "theta", "output",
-                        "train_goal"):
-                yield g[key]
-            if layer.atoms:
-                yield g["train_atoms"]
-            yield from (g["params"][p.name] for p in layer.params)
+        return [self._file[path] for path in series_paths(self.spec)]
 
     # ------------------------------------------------------------------ closing
     def finish(self) -> None:
@@ -424,20 +414,22 @@ def _atomic_build(run_dir: Path, spec: RunSpec, provenance: Mapping, compression
         tmp.unlink(missing_ok=True)
 
 
+def series_paths(spec: RunSpec) -> list[str]:
+    """Every dataset with a checkpoint axis, by path: what append resizes and resume copies."""
+    paths = ["checkpoint", "epoch", "wall_time", *(f"metrics/{m}" for m in spec.metrics)]
+    for layer in spec.layers:
+        base = f"layers/{layer.name}/"
+        paths += [base + key for key in (
+            *(f"source_{s}" for s in layer.source_names), "theta", "output", "train_goal",
+            *(["train_atoms"] if layer.atoms else []),
+            *(f"params/{p.name}" for p in layer.params))]
+    return paths
+
+
 def _copy_checkpoints(src: h5py.File, dst: h5py.File, spec: RunSpec, n: int) -> None:
-    def copy(path: str) -> None:
+    for path in series_paths(spec):
         source, target = src[path], dst[path]
         target.resize(n, axis=0)
         for i in range(n):  # one checkpoint at a time bounds memory
             target[i] = source[i]
-
-    for path in ("checkpoint", "epoch", "wall_time", *(f"metrics/{m}" for m in spec.metrics)):
-        copy(path)
-    for layer in spec.layers:
-        base = f"layers/{layer.name}/"
-        keys = [*(f"source_{s}" for s in layer.source_names), "theta", "output", "train_goal",
-                *(["train_atoms"] if layer.atoms else []),
-                *(f"params/{p.name}" for p in layer.params)]
-        for key in keys:
-            copy(base + key)
     dst["complete"][0] = n

@@ -224,33 +224,23 @@ def _write_idx(path, magic, shape, data):
         handle.write(header + bytes(data))
 
 
+def _write_split(root, split, images, labels, rng):
+    """One split as gzip IDX: ``images`` 4x4 images and ``labels`` labels (may differ)."""
+    _write_idx(root / IDX_FILES[f"{split}_images"], 2051, (images, 4, 4),
+               rng.integers(0, 256, images * 16, dtype=np.uint8))
+    _write_idx(root / IDX_FILES[f"{split}_labels"], 2049, (images,),
+               rng.integers(0, 10, labels, dtype=np.uint8))
+
+
 def test_idx_loader_and_its_errors(tmp_path):
     rng = np.random.default_rng(0)
-    _write_idx(
-        tmp_path / IDX_FILES["train_images"],
-        2051,
-        (50, 4, 4),
-        rng.integers(0, 256, 800, dtype=np.uint8),
-    )
-    _write_idx(
-        tmp_path / IDX_FILES["train_labels"], 2049, (50,), rng.integers(0, 10, 50, dtype=np.uint8)
-    )
-    _write_idx(
-        tmp_path / IDX_FILES["test_images"],
-        2051,
-        (10, 4, 4),
-        rng.integers(0, 256, 160, dtype=np.uint8),
-    )
-    _write_idx(
-        tmp_path / IDX_FILES["test_labels"], 2049, (10,), rng.integers(0, 10, 10, dtype=np.uint8)
-    )
+    _write_split(tmp_path, "train", 50, 50, rng)
+    _write_split(tmp_path, "test", 10, 10, rng)
     splits = load_idx_dataset("fashion-mnist", tmp_path)
     assert splits.train[0].shape == (40, 16) and splits.val[0].shape == (10, 16)
     assert splits.test[0].shape == (10, 16) and splits.image_shape == (4, 4)
     assert abs(float(splits.train[0].mean())) < 1e-5
-    _write_idx(
-        tmp_path / IDX_FILES["test_labels"], 2049, (10,), rng.integers(0, 10, 7, dtype=np.uint8)
-    )
+    _write_split(tmp_path, "test", 10, 7, rng)  # a label file shorter than its header says
     with pytest.raises(InfomorphError, match="truncated or padded"):
         load_idx_dataset("mnist", tmp_path)
     (tmp_path / IDX_FILES["test_labels"]).write_bytes(b"not gzip")

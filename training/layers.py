@@ -131,11 +131,17 @@ class InfomorphicLayer(nn.Module):
         codes, q, bins = self._codes_and_target(sources, theta)
         return goal_from_samples(codes, q, bins, self.gamma.to(q.dtype), self.residual_weight)
 
-    def atoms(self, sources: Tensor, theta: Tensor) -> Tensor:
-        """All atoms (neuron, atom) in bits on this batch (for logging; no gradient)."""
+    def logged(self, sources: Tensor, theta: Tensor) -> tuple[Tensor, Tensor | None]:
+        """What a checkpoint records of this batch, from one float64 decomposition: all atoms
+        (neuron, atom) and the goal (neuron,) in bits (None for a frozen layer)."""
         with torch.no_grad():
             codes, q, bins = self._codes_and_target(sources, theta)
-            return pid_from_samples(codes, q.double(), bins).atoms.float()
+            terms = pid_from_samples(codes, q.double(), bins)
+            goal = None
+            if self.goal is not None:
+                goal = terms.atoms @ self.gamma.double() + (
+                    self.residual_weight * terms.residual_entropy)
+            return terms.atoms.float(), None if goal is None else goal.float()
 
 
 def sample_binary(theta: Tensor, generator: torch.Generator | None = None) -> Tensor:

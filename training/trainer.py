@@ -215,6 +215,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(len(self.train_x) / config.batch_size)
         self.total_steps = config.epochs * self.steps_per_epoch
         self.schedule = checkpoint_steps(self.total_steps, config.checkpoints)
+        self._order: tuple[int, torch.Tensor | None] = (-1, None)
 
     def spec(self) -> RunSpec:
         config = {
@@ -233,12 +234,17 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------ steps
+    def _epoch_order(self, epoch: int) -> torch.Tensor:
+        """The shuffle of one epoch: a function of (seed, epoch) only, so a resumed run sees
+        the same batches; computed once per epoch, not per step."""
+        if self._order[0] != epoch:
+            gen = torch.Generator().manual_seed(self.config.seed * 100_003 + epoch)
+            self._order = (epoch, torch.randperm(len(self.train_x), generator=gen).to(self.device))
+        return self._order[1]
+
     def _batch(self, step: int):
         epoch, index = divmod(step, self.steps_per_epoch)
-        order = torch.randperm(
-            len(self.train_x),
-            generator=torch.Generator().manual_seed(self.config.seed * 100_003 + epoch),
-        ).to(self.device)
+        order = self._epoch_order(epoch)
         sl = order[index * self.config.batch_size : (index + 1) * self.config.batch_size]
         return self.train_x[sl], self.train_y[sl]
 
@@ -293,11 +299,7 @@ class Trainer:
             params = {}
             for source, linear in layer.maps.items():
                 params.update(_params(linear, source))
-            goal = (
-                layer.goal_value(train.sources, train.theta).cpu().numpy()
-                if layer.goal is not None
-                else None
-            )
+            atoms, goal = layer.logged(train.sources, train.theta)
             out[name] = LayerRecord(
                 sources={
                     s: p.sources[..., k].cpu().numpy() for k, s in enumerate(layer.source_names)
@@ -305,8 +307,8 @@ class Trainer:
                 theta=p.theta.cpu().numpy(),
                 output=p.output.cpu().numpy(),
                 params=params,
-                train_atoms=layer.atoms(train.sources, train.theta).cpu().numpy(),
-                train_goal=goal,
+                train_atoms=atoms.cpu().numpy(),
+                train_goal=None if goal is None else goal.cpu().numpy(),
             )
         return out
 
