@@ -75,12 +75,6 @@ def _binning(layer_binning: dict, settings: AnalysisSettings) -> Binning:
     return Binning(base["method"], int(base["bins"]), tuple(base["value_range"]))
 
 
-def fingerprint(run: Run) -> str:
-    """Cheap identity of run.h5's content: size, modification time, complete checkpoints."""
-    stat = run.file.stat()
-    return f"{stat.st_size}:{stat.st_mtime_ns}:{run.n_checkpoints}"
-
-
 def _layer(run: Run, layer, steps, settings: AnalysisSettings) -> xr.Dataset:
     names = layer.source_names
     if len(names) > 4:
@@ -181,7 +175,7 @@ def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = Non
         "estimator": "sparse",
         "settings": json.dumps(asdict(settings)),
         "package_version": __version__,
-        "run_fingerprint": fingerprint(run),
+        "run_fingerprint": run.fingerprint,
         "run_status": run.status,
         "hidden": int(run.config.get("hidden", 0) or 0),
         "seed": int(run.config.get("seed", 0)),
@@ -191,6 +185,17 @@ def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = Non
     for layer in run.layers:
         groups[layer.name] = _layer(run, layer, steps, settings)
     return xr.DataTree.from_dict(groups)
+
+
+def previous_settings(run_path: str | os.PathLike) -> AnalysisSettings | None:
+    """The settings the run's existing analysis used, None if it has no readable one."""
+    target = Path(run_path) / ANALYSIS_FILE
+    if not target.exists():
+        return None
+    try:
+        return AnalysisSettings(**json.loads(analysis_attrs(target).get("settings", "{}")))
+    except (InfomorphError, TypeError, ValueError):
+        return None
 
 
 def analyze_run(
@@ -203,7 +208,7 @@ def analyze_run(
     if target.exists() and not force:
         try:
             attrs = analysis_attrs(target)
-            if attrs.get("run_fingerprint") == fingerprint(run) and attrs.get(
+            if attrs.get("run_fingerprint") == run.fingerprint and attrs.get(
                 "settings"
             ) == json.dumps(asdict(settings)):
                 return target, False

@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import h5py
+import numpy as np
 import xarray as xr
 
 from inspector.errors import InfomorphError
@@ -46,11 +48,21 @@ def open_analysis(path: str | os.PathLike) -> xr.DataTree:
         raise InfomorphError(f"{path} is not a readable analysis file: {err}") from None
 
 
+def _attr(value):
+    """An HDF5 attribute as xarray would give it: length-1 arrays as scalars, text as str."""
+    if isinstance(value, np.ndarray) and value.size == 1:
+        value = value.reshape(())[()]
+    if isinstance(value, bytes):
+        return value.decode()
+    return value
+
+
 def analysis_attrs(path: str | os.PathLike) -> dict:
-    """The root attributes of an analysis file, without loading its data."""
+    """The root attributes of an analysis file, read straight from its HDF5 header (a
+    LOGDIR scan calls this once per run; opening the whole tree costs ~100x more)."""
     path = _analysis_file(path)
     try:
-        with xr.open_datatree(path, engine="h5netcdf") as tree:
-            return dict(tree.attrs)
+        with h5py.File(path, "r") as f:
+            return {k: _attr(v) for k, v in f.attrs.items() if not k.startswith("_")}
     except (OSError, ValueError) as err:
         raise InfomorphError(f"{path} is not a readable analysis file: {err}") from None

@@ -112,6 +112,13 @@ class Run:
             return int(f["complete"][0])
 
     @property
+    def fingerprint(self) -> str:
+        """Cheap identity of run.h5's content: size, modification time, complete checkpoints
+        (an analysis records it to tell whether it is up to date)."""
+        stat = self.file.stat()
+        return f"{stat.st_size}:{stat.st_mtime_ns}:{self.n_checkpoints}"
+
+    @property
     def checkpoints(self) -> np.ndarray:
         """Training steps of the complete checkpoints, in order."""
         with self._open() as f:

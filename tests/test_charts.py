@@ -45,9 +45,8 @@ def test_simplex_points_lie_in_the_triangle(layer):
 
 def test_heatmap_stays_under_the_mark_budget(layer):
     big = layer.isel(neuron=np.zeros(30_000, dtype=int))  # 30k neurons x 3 checkpoints
-    spec = atom_heatmap(big, "{FC}").to_dict()
-    rows = spec["datasets"][spec["data"]["name"]]
-    assert len(rows) <= MAX_MARKS
+    chart = atom_heatmap(big, "{FC}")
+    assert len(chart.data) <= MAX_MARKS and chart.data.bits.notna().all()
     with pytest.raises(InfomorphError, match="Unknown atom"):
         atom_heatmap(layer, "{X}")
 

@@ -14,10 +14,10 @@ EXIT_USAGE = 2
 
 def _verbs():
     # Each verb module has register(subparsers); importing lazily keeps `infomorph --help` fast.
-    from inspector.cli import _analyze, _export, _info, _pid, _train
+    from inspector.cli import _analyze, _export, _info, _pid, _train, _view
 
-    return {"train": _train, "analyze": _analyze, "export": _export, "info": _info,
-            "pid": _pid}
+    return {"train": _train, "analyze": _analyze, "export": _export, "view": _view,
+            "info": _info, "pid": _pid}
 
 
 def build_parser() -> argparse.ArgumentParser:

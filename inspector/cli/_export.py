@@ -58,9 +58,13 @@ def run(args) -> int:
 
 
 def _figures(args, checkpoint) -> int:
-    import numpy as np
-
-    from inspector.charts import atom_composition, atom_heatmap, class_simplex, save_chart
+    from inspector.charts import (
+        atom_composition,
+        atom_heatmap,
+        class_simplex,
+        largest_atom,
+        save_chart,
+    )
     from inspector.collection import analysed_runs
     from storage import open_analysis
 
@@ -78,8 +82,7 @@ def _figures(args, checkpoint) -> int:
         for layer, node in tree.children.items():
             ds = node.ds
             step = None if checkpoint == "last" else checkpoint
-            atom = args.atom or str(ds.atom.values[int(np.nanargmax(
-                np.abs(ds.pid.isel(checkpoint=-1).mean("neuron").values)))])
+            atom = args.atom or largest_atom(ds)
             charts = {"composition": atom_composition(ds), "simplex": class_simplex(ds, step),
                       "heatmap": atom_heatmap(ds, atom)}
             for name, chart in charts.items():

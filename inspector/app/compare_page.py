@@ -1,0 +1,61 @@
+"""Compare page: runs grouped by preset (and goal), seeds as mean ± s.d. bands."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from inspector.app import context, data, nav
+from inspector.app.route import Route
+from inspector.curves import layer_means, metric_frame, seed_bands
+from inspector.errors import InfomorphError
+from inspector.export import atom_table
+
+
+def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
+    """The analysed runs the URL names (all analysed runs when it names none)."""
+    names = context.analysed(logdir)
+    unknown = [r for r in route.runs if r not in names]
+    if unknown:
+        raise InfomorphError(f"no analysed run named {', '.join(map(repr, unknown))} in "
+                             "this LOGDIR")
+    if not names:
+        st.info("No analysed run in this LOGDIR: analyse runs on the Runs page.")
+        return []
+    picked = st.multiselect("Runs", names, default=list(route.runs) or names,
+                            key=f"{key}-{','.join(route.runs)}")
+    if tuple(picked) != (route.runs or tuple(names)):
+        nav.go(runs=tuple(picked))
+    if not picked:
+        st.info("Pick at least one run.")
+    return picked
+
+
+def show(logdir: str, route: Route) -> None:
+    st.header("Compare")
+    runs = chosen_runs(logdir, route, "compare")
+    if not runs:
+        return
+    tree = data.collection(logdir, runs)
+    root = tree.ds
+    smooth = context.smoothing("compare-smoothing")
+    st.caption(f"{len(runs)} runs in {len(set(map(str, root.preset.values)))} presets; "
+               "bands are mean ± s.d. over the runs (seeds) of each preset.")
+
+    left, right = st.columns(2)
+    with left:
+        metrics = [m for m in root.data_vars if root[m].dims == ("run", "checkpoint")
+                   and m not in ("epoch", "wall_time")]
+        default = "test_accuracy" if "test_accuracy" in metrics else metrics[0]
+        metric = nav.pick("Metric", metrics, default, key="compare-metric")
+        st.altair_chart(seed_bands(metric_frame(root, metric), "value", title=metric,
+                                   y_title=metric, smoothing=smooth), width="stretch")
+    with right:
+        layer = nav.pick("Layer", list(tree.children), None, key="compare-layer")
+        ds = tree[layer].ds
+        atoms = [str(a) for a in ds.atom.values]
+        atom = nav.pick("Atom", atoms, atoms[0], key=f"compare-atom-{layer}")
+        st.altair_chart(seed_bands(layer_means(ds, atom), "value",
+                                   title=f"{atom} of layer {layer} (layer mean)",
+                                   y_title="bits", smoothing=smooth), width="stretch")
+    st.subheader("Atoms at each run's last checkpoint")
+    st.dataframe(atom_table(tree), hide_index=True, width="stretch")

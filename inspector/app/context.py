@@ -1,0 +1,107 @@
+"""The run / layer / checkpoint pickers that the layer and neuron pages share.
+
+Each picker shows what the URL names and writes a change back to the URL. A URL naming
+something that does not exist is an InfomorphError (shown in the page by ``main``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import streamlit as st
+import xarray as xr
+
+from inspector.app import data, nav
+from inspector.app.route import Route
+from inspector.errors import InfomorphError
+
+
+@dataclass(frozen=True)
+class LayerView:
+    run: str
+    tree: xr.DataTree
+    layer: str
+    ds: xr.Dataset
+    step: int
+
+
+def analysed(logdir: str) -> list[str]:
+    return [e.name for e in data.entries(logdir) if e.analysis in ("up to date", "stale")]
+
+
+def stale(logdir: str) -> list[str]:
+    return [e.name for e in data.entries(logdir) if e.analysis == "stale"]
+
+
+def analyse(logdir: str, runs: list[str]) -> None:
+    """Analyse runs (again) with the settings of their last analysis, or the defaults; one
+    line per failure, a rerun when all went well."""
+    from inspector.analysis import analyze_run, previous_settings
+
+    bar = st.progress(0.0, text="Analysing…")
+    failed = []
+    for i, name in enumerate(runs):
+        path = data.resolve(logdir, name)
+        try:
+            analyze_run(path, previous_settings(path), force=True)
+        except InfomorphError as err:
+            failed.append(f"{name}: {err}")
+        bar.progress((i + 1) / len(runs), text=f"Analysed {i + 1} of {len(runs)}")
+    for line in failed:
+        st.error(line)
+    if not failed:
+        st.rerun()
+
+
+def layer_view(logdir: str, route: Route) -> LayerView | None:
+    """Pickers for run, layer and checkpoint; None (with a message) when there is nothing."""
+    names = analysed(logdir)
+    if route.run is not None and route.run not in data.runs(logdir):
+        raise InfomorphError(f"no run named {route.run!r} in this LOGDIR")
+    if route.run is not None and route.run not in names:
+        st.warning(f"Run {route.run!r} has no analysis yet.")
+        if st.button("Analyse it now", key="analyse-one"):
+            analyse(logdir, [route.run])
+        return None
+    if not names:
+        st.info("No analysed run in this LOGDIR: analyse runs on the Runs page "
+                "(or with `infomorph analyze LOGDIR`).")
+        return None
+    cols = st.columns([3, 1, 2])
+    with cols[0]:
+        run = nav.pick("Run", names, route.run, key="run")
+    if run != route.run:
+        nav.go(run=run)
+    tree = data.analysis(logdir, run)
+    layers = list(tree.children)
+    if route.layer is not None and route.layer not in layers:
+        raise InfomorphError(
+            f"run {run} has no layer {route.layer!r}; it has: {', '.join(layers)}")
+    with cols[1]:
+        layer = nav.pick("Layer", layers, route.layer, key="layer")
+    if layer != route.layer:
+        nav.go(layer=layer)
+    ds = tree[layer].ds
+    steps = [int(s) for s in ds.checkpoint.values]
+    if route.checkpoint is not None and route.checkpoint not in steps:
+        raise InfomorphError(
+            f"run {run} has no analysed checkpoint at step {route.checkpoint}; the steps run "
+            f"from {steps[0]} to {steps[-1]} ({len(steps)} checkpoints)")
+    with cols[2]:
+        current = steps[-1] if route.checkpoint is None else route.checkpoint
+        step = st.select_slider("Checkpoint (training step)", steps, value=current,
+                                key=f"checkpoint-{current}")
+    if step != current:
+        nav.go(checkpoint=step)
+    if run in stale(logdir):
+        left, right = st.columns([4, 1])
+        left.info("This run has changed since it was analysed (it may still be training): "
+                  f"the analysis covers steps up to {steps[-1]}.")
+        if right.button("Re-analyse", key="reanalyse"):
+            analyse(logdir, [run])
+    return LayerView(run=run, tree=tree, layer=layer, ds=ds, step=step)
+
+
+def smoothing(key: str) -> float:
+    return st.slider("Smoothing", 0.0, 0.99, 0.0, 0.01, key=key,
+                     help="exponential moving average, as in TensorBoard")

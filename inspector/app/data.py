@@ -1,0 +1,103 @@
+"""Cached reads for the app, keyed by each file's (mtime, size): a run that keeps training or
+a fresh analysis is picked up on the next rerun, and nothing is read twice otherwise.
+
+Large xarray objects are cached as resources (shared, not copied): pages treat them as
+read-only. Every path here comes from ``inspector.logdir.run_dirs``, never from a user.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import xarray as xr
+
+from inspector.logdir import RunEntry, describe, file_stamp, run_dirs
+from inspector.logdir import resolve as _resolve
+from storage import ANALYSIS_FILE, RUN_FILE, open_analysis, open_run
+
+
+@st.cache_data(ttl=2, max_entries=16, show_spinner=False)
+def runs(logdir: str) -> dict[str, Path]:
+    """Run name -> directory below LOGDIR, walked at most every 2 s."""
+    return run_dirs(logdir)
+
+
+def resolve(logdir: str, name: str) -> Path:
+    return _resolve(logdir, name, runs(logdir))
+
+
+@st.cache_data(max_entries=4096, show_spinner=False)
+def _entry(name: str, path: str, run_stamp: tuple, analysis_stamp: tuple) -> RunEntry:
+    return describe(name, Path(path))
+
+
+def entries(logdir: str) -> list[RunEntry]:
+    """Every run below LOGDIR, re-read only where its files changed."""
+    return [
+        _entry(name, str(path), file_stamp(path / RUN_FILE), file_stamp(path / ANALYSIS_FILE))
+        for name, path in sorted(runs(logdir).items())
+    ]
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the analysis…")
+def _analysis(path: str, stamp: tuple) -> xr.DataTree:
+    return open_analysis(path)
+
+
+def analysis(logdir: str, run: str) -> xr.DataTree:
+    """The analysis of run ``run`` (a name in LOGDIR)."""
+    path = resolve(logdir, run)
+    return _analysis(str(path), file_stamp(path / ANALYSIS_FILE))
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _metrics(path: str, stamp: tuple) -> pd.DataFrame:
+    return open_run(path).metrics()
+
+
+def metrics(logdir: str, run: str) -> pd.DataFrame:
+    """The run's metrics from run.h5 (live while it trains), indexed by step."""
+    path = resolve(logdir, run)
+    return _metrics(str(path), file_stamp(path / RUN_FILE))
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _feedforward(path: str, stamp: tuple, layer: str, step: int) -> np.ndarray | None:
+    run = open_run(path)
+    spec = run.spec.layer(layer)
+    if "F.weight" not in {p.name for p in spec.params}:
+        return None
+    return run.weights(layer, step)["F.weight"].values
+
+
+def feedforward(logdir: str, run: str, layer: str, step: int) -> np.ndarray | None:
+    """The layer's feedforward weights (neuron, input) at one step, None if it has none."""
+    path = resolve(logdir, run)
+    return _feedforward(str(path), file_stamp(path / RUN_FILE), layer, step)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _config(path: str, stamp: tuple) -> dict:
+    return open_run(path).config
+
+
+def config(logdir: str, run: str) -> dict:
+    path = resolve(logdir, run)
+    return _config(str(path), file_stamp(path / RUN_FILE))
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the runs…")
+def _collection(paths: tuple[str, ...], stamps: tuple) -> xr.DataTree:
+    from inspector.collection import load
+
+    return load(*paths)
+
+
+def collection(logdir: str, runs: list[str]) -> xr.DataTree:
+    """Several analysed runs with a ``run`` dimension (``inspector.collection.load``)."""
+    paths = tuple(str(resolve(logdir, r)) for r in runs)
+    stamps = tuple(file_stamp(Path(p) / ANALYSIS_FILE) for p in paths)
+    return _collection(paths, stamps)

@@ -1,0 +1,86 @@
+"""Layer page: the layer's atoms over training, its neurons in the class simplex, a neuron x
+checkpoint heatmap, goal attainment and accuracy."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from inspector.app import context, data, nav
+from inspector.app.route import Route
+from inspector.charts import (
+    SIMPLEX_PICK,
+    atom_composition,
+    atom_heatmap,
+    class_simplex,
+    largest_atom,
+)
+from inspector.curves import goal_attainment_curve, metric_curves
+
+
+def _class_counts(ds, step: int) -> pd.DataFrame:
+    classes = pd.Series(ds.neuron_class.sel(checkpoint=step).values)
+    counts = classes.value_counts().rename_axis("class").reset_index(name="neurons")
+    return counts
+
+
+def _picked_neuron(event) -> int | None:
+    try:
+        points = event.selection[SIMPLEX_PICK]
+    except (AttributeError, KeyError, TypeError):
+        return None
+    if points and "neuron" in points[0]:
+        return int(points[0]["neuron"])
+    return None
+
+
+def show(logdir: str, route: Route) -> None:
+    st.header("Layer")
+    view = context.layer_view(logdir, route)
+    if view is None:
+        return
+    ds, step = view.ds, view.step
+    st.caption(f"{ds.sizes['neuron']} neurons, sources {', '.join(map(str, ds.source.values))}"
+               f", goal {ds.attrs.get('goal', '{}')}; binning {ds.attrs.get('binning')} with "
+               f"{ds.attrs.get('bins')} bins, {ds.attrs.get('n_samples')} probe samples.")
+    smooth = context.smoothing("layer-smoothing")
+
+    left, right = st.columns(2)
+    with left:
+        st.altair_chart(atom_composition(ds, smooth), width="stretch")
+    with right:
+        event = st.altair_chart(class_simplex(ds, step, select=True), on_select="rerun",
+                                key=f"simplex-{view.run}-{view.layer}-{step}",
+                                width="stretch")
+        picked = _picked_neuron(event)
+        if picked is not None:
+            nav.go(page="neuron", neuron=picked, checkpoint=step)
+        st.caption("Click a neuron to open its page. Shares are of each neuron's positive "
+                   "atom mass; mixed-order atoms set the point size, negative mass is in the "
+                   "tooltip.")
+
+    left, right = st.columns(2)
+    with left:
+        atoms = [str(a) for a in ds.atom.values]
+        atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
+        st.altair_chart(atom_heatmap(ds, atom), width="stretch")
+    with right:
+        st.write("Neuron classes at this checkpoint")
+        st.dataframe(_class_counts(ds, step), hide_index=True)
+        neuron = st.number_input("Neuron", 0, ds.sizes["neuron"] - 1, 0, key="neuron-number")
+        if st.button("Open neuron page", key="open-neuron"):
+            nav.go(page="neuron", neuron=int(neuron), checkpoint=step)
+
+    left, right = st.columns(2)
+    with left:
+        if "goal_attainment" in ds:
+            st.altair_chart(goal_attainment_curve(ds, smooth), width="stretch")
+        else:
+            st.info("This layer trains without a local goal (no goal attainment).")
+    with right:
+        metrics = data.metrics(logdir, view.run)
+        accuracy = [c for c in metrics.columns if c.endswith("accuracy")]
+        if accuracy:
+            st.altair_chart(metric_curves(metrics, accuracy, smooth), width="stretch")
+        else:
+            st.info("This run records no accuracy.")

@@ -1,0 +1,106 @@
+"""Neuron page (deep link ``?run=&layer=&neuron=&checkpoint=``): one neuron's atoms over
+training, its class, goal terms, the significance of each atom and its receptive field."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from inspector.app import context, data, nav
+from inspector.app.route import Route
+from inspector.atom_classes import ATOM_CLASSES
+from inspector.errors import InfomorphError
+from inspector.neuron_charts import (
+    atom_table_at,
+    check_neuron,
+    goal_terms_chart,
+    neuron_atoms,
+    receptive_field,
+)
+
+
+def _image_shape(config: dict, inputs: int) -> tuple[int, int] | None:
+    """The data's image shape when the feedforward input is the image (not another layer)."""
+    shape = config.get("image_shape")
+    if shape and len(shape) == 2 and shape[0] * shape[1] == inputs:
+        return int(shape[0]), int(shape[1])
+    return None
+
+
+def show(logdir: str, route: Route) -> None:
+    st.header("Neuron")
+    view = context.layer_view(logdir, route)
+    if view is None:
+        return
+    ds, step = view.ds, view.step
+    n = ds.sizes["neuron"]
+    neuron = 0 if route.neuron is None else route.neuron
+    check_neuron(ds, neuron)
+
+    cols = st.columns([1, 1, 1, 3])
+    if cols[0].button("◀ previous", disabled=neuron == 0, key="prev"):
+        nav.go(neuron=neuron - 1)
+    if cols[1].button("next ▶", disabled=neuron == n - 1, key="next"):
+        nav.go(neuron=neuron + 1)
+    chosen = cols[2].number_input("Neuron", 0, n - 1, neuron, key=f"neuron-{neuron}")
+    if chosen != neuron:
+        nav.go(neuron=int(chosen))
+    cols[3].markdown(f"Link to this view: [{view.run} / {view.layer} / neuron {neuron} / step "
+                     f"{step}]({nav.link(Route('neuron', view.run, view.layer, neuron, step))})")
+
+    one = ds.sel(neuron=neuron, checkpoint=step)
+    fractions = one.class_fraction
+    st.subheader(f"Neuron {neuron} of layer {view.layer} at step {step}: "
+                 f"{one.neuron_class.values!s}")
+    metrics = st.columns(len(ATOM_CLASSES) + 3)
+    for col, name in zip(metrics, ATOM_CLASSES, strict=False):
+        col.metric(f"{name} share", f"{float(fractions.sel(atom_class=name)):.2f}")
+    metrics[-3].metric("negative mass", f"{float(one.negative_bits):.4f} bits")
+    metrics[-2].metric("I(Y; sources)", f"{float(one.mutual_information):.4f} bits")
+    metrics[-1].metric("H(Y)", f"{float(one.entropy):.4f} bits")
+    st.caption("Class: the atom class holding more than half of the positive atom mass "
+               "(mixed when none does, none below 1 mbit); shares are of the positive mass.")
+
+    left, right = st.columns(2)
+    with left:
+        absolute, shares = st.tabs(["bits", "shares"])
+        absolute.altair_chart(neuron_atoms(ds, neuron), width="stretch")
+        shares.altair_chart(neuron_atoms(ds, neuron, fractions=True), width="stretch")
+    with right:
+        if "goal_terms" in ds:
+            st.altair_chart(goal_terms_chart(ds, neuron), width="stretch")
+        else:
+            st.info("This layer trains without a local goal.")
+
+    left, right = st.columns([3, 2])
+    with left:
+        table = atom_table_at(ds, neuron, step)
+        st.write(f"Atoms at step {step} (bits)")
+        st.dataframe(table, hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                    for c in ("bits", "informative", "misinformative")})
+        if "p_value" in table:
+            st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
+                       "target within the probe set); small p means the atom is more than "
+                       "estimation bias.")
+        else:
+            st.caption("No significance: the analysis ran without shuffles. Re-run it with "
+                       "`infomorph analyze RUN --shuffles 100 --force`.")
+    with right:
+        _receptive_field(logdir, view, neuron, step)
+
+
+def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:
+    try:
+        weights = data.feedforward(logdir, view.run, view.layer, step)
+    except InfomorphError as err:
+        st.info(f"No receptive field: {err}")
+        return
+    if weights is None:
+        st.info("This layer has no feedforward weights to show.")
+        return
+    shape = _image_shape(data.config(logdir, view.run), weights.shape[1])
+    if shape is None:
+        st.info(f"The feedforward input ({weights.shape[1]} values) is not an image.")
+        return
+    st.altair_chart(receptive_field(weights[neuron], shape,
+                                    f"Receptive field (feedforward weights) at step {step}"))

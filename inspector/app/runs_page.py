@@ -1,0 +1,76 @@
+"""Runs page: every run under LOGDIR, filtered; open one, compare several, analyse the rest."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from inspector.app import context, data, nav
+from inspector.app.route import Route
+from inspector.logdir import runs_frame
+
+
+def show(logdir: str, route: Route) -> None:
+    st.header("Runs")
+    entries = data.entries(logdir)
+    if not entries:
+        st.info(f"No runs in {logdir} yet. Train one with "
+                f"`infomorph train --logdir {logdir}`, then refresh.")
+        return
+    for bad in (e for e in entries if e.error):
+        st.warning(f"{bad.name}: {bad.error}")
+    frame = runs_frame([e for e in entries if not e.error])
+    if frame.empty:
+        st.info("No readable run in this LOGDIR.")
+        return
+
+    cols = st.columns([2, 2, 2])
+    text = cols[0].text_input("Filter by name", placeholder="part of a run name")
+    presets = cols[1].multiselect("Preset", sorted(frame.preset.dropna().unique()))
+    statuses = cols[2].multiselect("Status", sorted(frame.status.dropna().unique()))
+    shown = frame
+    if text:
+        shown = shown[shown.run.str.contains(text, case=False, regex=False)]
+    if presets:
+        shown = shown[shown.preset.isin(presets)]
+    if statuses:
+        shown = shown[shown.status.isin(statuses)]
+    table = shown.drop(columns=["error"]).assign(
+        open=[nav.link(Route(page="layer", run=r)) for r in shown.run])
+    st.dataframe(
+        table, hide_index=True, width="stretch",
+        column_config={
+            "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
+            "open": st.column_config.LinkColumn("open", display_text="layer page"),
+            "goal": st.column_config.TextColumn("goal (first layer)", width="medium"),
+        },
+    )
+    st.caption(f"{len(shown)} of {len(frame)} runs. Status: running, finished or incomplete "
+               "(stopped before its last step). Analysis: up to date, stale (the run has "
+               "changed since), missing or unreadable.")
+
+    analysed = [r for r, a in zip(shown.run, shown.analysis, strict=True) if a != "missing"
+                and a != "unreadable"]
+    left, right = st.columns(2)
+    with left:
+        st.subheader("Open a run")
+        if analysed:
+            chosen = nav.pick("Run", analysed, route.run, key="open-run")
+            if st.button("Open its layer page", key="open-layer"):
+                nav.go(page="layer", run=chosen, layer=None, neuron=None, checkpoint=None)
+        else:
+            st.info("None of these runs is analysed yet.")
+    with right:
+        st.subheader("Compare runs")
+        default = [r for r in route.runs if r in analysed] or analysed
+        picked = st.multiselect("Runs to compare", analysed, default=default,
+                                key="compare-runs")
+        if st.button("Compare", disabled=not picked, key="compare"):
+            nav.go(page="compare", runs=tuple(picked))
+
+    todo = [r for r, a in zip(shown.run, shown.analysis, strict=True) if a != "up to date"]
+    if todo:
+        st.subheader("Analysis")
+        st.write(f"{len(todo)} run(s) have no up-to-date analysis: " + ", ".join(todo[:10])
+                 + (" …" if len(todo) > 10 else ""))
+        if st.button(f"Analyse {len(todo)} run(s) now", key="analyse"):
+            context.analyse(logdir, todo)

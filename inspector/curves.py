@@ -1,0 +1,124 @@
+"""Training curves: metrics, goal attainment and seed bands over checkpoints (``altair``).
+
+Plain functions shared by the app and ``infomorph export``. Smoothing is TensorBoard's
+(``inspector.charts.smooth``): the raw curve stays visible, faint, under the smoothed one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import pandas as pd
+import xarray as xr
+
+from inspector.charts import smooth
+from inspector.errors import InfomorphError
+
+
+def _smoothed(frame: pd.DataFrame, by: str, columns: Sequence[str], weight: float):
+    if not weight:
+        return frame
+    frame = frame.copy()
+    for col in columns:
+        frame[col] = frame.groupby(by)[col].transform(lambda v: smooth(v.to_numpy(), weight))
+    return frame
+
+
+def metric_curves(metrics: pd.DataFrame, names: Sequence[str] | None = None,
+                  smoothing: float = 0.0, title: str = "Accuracy") -> alt.Chart:
+    """Metrics (rows: training steps in the index; columns: metric names) as lines."""
+    names = [n for n in (names or metrics.columns) if n in metrics.columns]
+    if not names:
+        raise InfomorphError(f"no such metric; the run has: {', '.join(metrics.columns)}")
+    long = (metrics[names].rename_axis("step").reset_index()
+            .melt("step", var_name="metric", value_name="raw").dropna())
+    long["value"] = long["raw"]
+    long = _smoothed(long, "metric", ["value"], smoothing)
+    base = alt.Chart(long).encode(x=alt.X("step:Q", title="training step"),
+                                  color=alt.Color("metric:N", title="metric"))
+    layers = [base.mark_line().encode(y=alt.Y("value:Q", title=title),
+                                      tooltip=["metric", "step", alt.Tooltip("raw:Q",
+                                                                            format=".4f")])]
+    if smoothing:
+        layers.insert(0, base.mark_line(opacity=0.25).encode(y="raw:Q"))
+    return alt.layer(*layers).properties(title=title, width=520, height=240)
+
+
+def goal_attainment_curve(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
+    """Layer mean of goal / H(Y) over training, with the neurons' quartiles as a band."""
+    if "goal_attainment" not in ds:
+        raise InfomorphError(f"layer {ds.attrs.get('layer', '')} has no goal")
+    g = ds.goal_attainment
+    frame = pd.DataFrame({
+        "checkpoint": g.checkpoint.values, "layer": ds.attrs.get("layer", ""),
+        "mean": g.mean("neuron").values, "q25": g.quantile(0.25, "neuron").values,
+        "q75": g.quantile(0.75, "neuron").values,
+    })
+    frame = _smoothed(frame, "layer", ["mean", "q25", "q75"], smoothing)
+    base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
+    return (base.mark_area(opacity=0.2).encode(y="q25:Q", y2="q75:Q")
+            + base.mark_line().encode(y=alt.Y("mean:Q", title="goal / H(Y)"),
+                                      tooltip=["checkpoint", "mean", "q25", "q75"])
+            ).properties(title={"text": f"Goal attainment of layer {ds.attrs.get('layer', '')}",
+                                "subtitle": "layer mean, band: quartiles over neurons"},
+                         width=520, height=240)
+
+
+def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
+               title: str = "", y_title: str | None = None, smoothing: float = 0.0) -> alt.Chart:
+    """Mean +- s.d. over runs (seeds) per group along ``checkpoint``.
+
+    ``frame``: long, with columns ``group``, ``run``, ``checkpoint`` and ``value``; runs
+    missing a checkpoint are left out of that checkpoint's statistics (n in the tooltip)."""
+    frame = _smoothed(frame.dropna(subset=[value]).sort_values("checkpoint"), "run",
+                      [value], smoothing)
+    stats = (frame.groupby([group, "checkpoint"])[value]
+             .agg(mean="mean", sd="std", n="count").reset_index())
+    stats["sd"] = stats["sd"].fillna(0.0)
+    stats["lo"], stats["hi"] = stats["mean"] - stats["sd"], stats["mean"] + stats["sd"]
+    base = alt.Chart(stats).encode(x=alt.X("checkpoint:Q", title="training step"),
+                                   color=alt.Color(f"{group}:N", title=group))
+    return (base.mark_area(opacity=0.2).encode(y="lo:Q", y2="hi:Q")
+            + base.mark_line().encode(
+                y=alt.Y("mean:Q", title=y_title or value),
+                tooltip=[group, "checkpoint", alt.Tooltip("mean:Q", format=".4f"),
+                         alt.Tooltip("sd:Q", format=".4f"), "n"])
+            ).properties(title={"text": title or value,
+                                "subtitle": "mean ± s.d. over runs of each group"},
+                         width=520, height=260)
+
+
+def layer_means(ds: xr.Dataset, atom: str) -> pd.DataFrame:
+    """Long frame (run, checkpoint, value) of one atom's layer mean from a ``load``-ed layer
+    group (dims run, checkpoint, neuron, atom), with the run's group (preset and goal)."""
+    if atom not in ds.atom.values:
+        raise InfomorphError(
+            f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
+    mean = ds.pid.sel(atom=atom).mean("neuron", skipna=True)
+    frame = mean.to_dataframe(name="value").reset_index()[["run", "checkpoint", "value"]]
+    groups = dict(zip(ds.run.values, _group_names(ds), strict=True))
+    frame["group"] = frame.run.map(groups)
+    return frame.dropna(subset=["value"])
+
+
+def _group_names(ds: xr.Dataset) -> list[str]:
+    """Preset, plus the goal where runs of one preset have different goals."""
+    presets = [str(p) for p in ds.preset.values]
+    goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * len(presets)
+    names = []
+    for p, g in zip(presets, goals, strict=True):
+        same = {gg for pp, gg in zip(presets, goals, strict=True) if pp == p}
+        names.append(p if len(same) == 1 else f"{p} {g}")
+    return names
+
+
+def metric_frame(root: xr.Dataset, metric: str) -> pd.DataFrame:
+    """Long frame (group, run, checkpoint, value) of one metric from a ``load``-ed root."""
+    if metric not in root:
+        raise InfomorphError(f"no metric {metric!r} in these runs")
+    frame = root[metric].to_dataframe(name="value").reset_index()
+    frame["group"] = frame.run.map(dict(zip(root.run.values, [str(p) for p in
+                                                             root.preset.values], strict=True)))
+    return frame[["group", "run", "checkpoint", "value"]].dropna(subset=["value"])
+

@@ -1,0 +1,124 @@
+"""What a LOGDIR holds, as the inspector app sees it: one ``RunEntry`` per run, and the only
+way from a run name (a query parameter, a widget) to a path.
+
+Run names are the run directories' paths relative to the LOGDIR. ``resolve`` accepts nothing but
+the names ``scan`` found, so a name like ``../../etc`` never reaches the file system, and runs
+whose files resolve outside the LOGDIR (symlinks) are not listed at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from inspector.errors import InfomorphError
+from storage import ANALYSIS_FILE, RUN_FILE, analysis_attrs, find_runs, open_run
+
+ANALYSIS_STATES = ("up to date", "stale", "missing", "unreadable")
+
+
+@dataclass(frozen=True)
+class RunEntry:
+    """One run below a LOGDIR; ``error`` is set (one line) when run.h5 cannot be read."""
+
+    name: str
+    path: Path
+    preset: str | None = None
+    dataset: str | None = None
+    hidden: int | None = None
+    seed: int | None = None
+    goal: str | None = None
+    status: str | None = None
+    checkpoints: int = 0
+    last_step: int | None = None
+    test_accuracy: float | None = None
+    analysis: str = "missing"
+    error: str | None = None
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """(mtime in ns, size) of a file, or (0, 0) when it does not exist: a cache key."""
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return (0, 0)
+    return (st.st_mtime_ns, st.st_size)
+
+
+def run_dirs(logdir: str | os.PathLike) -> dict[str, Path]:
+    """Run name -> directory for every run at or below ``logdir`` whose run.h5 lies inside it."""
+    root = Path(logdir)
+    if not root.is_dir():
+        raise InfomorphError(f"LOGDIR {root} does not exist or is not a directory")
+    real = root.resolve()
+    found = {}
+    for run in find_runs(root):
+        if not (run / RUN_FILE).resolve().is_relative_to(real):
+            continue
+        name = run.relative_to(root).as_posix()
+        found[run.name if name == "." else name] = run
+    return found
+
+
+def resolve(logdir: str | os.PathLike, name: str, runs: dict[str, Path] | None = None) -> Path:
+    """The directory of the run called ``name`` in ``logdir``; only names that ``run_dirs``
+    lists (or ``runs``, its result computed before) are accepted."""
+    runs = run_dirs(logdir) if runs is None else runs
+    if name not in runs:
+        raise InfomorphError(f"no run named {name!r} in {logdir}")
+    return runs[name]
+
+
+def _analysis_state(run_dir: Path, fingerprint: str) -> str:
+    if not (run_dir / ANALYSIS_FILE).exists():
+        return "missing"
+    try:
+        attrs = analysis_attrs(run_dir)
+    except InfomorphError:
+        return "unreadable"
+    return "up to date" if attrs.get("run_fingerprint") == fingerprint else "stale"
+
+
+def describe(name: str, run_dir: Path) -> RunEntry:
+    """Read one run's summary; a damaged run gives an entry with ``error`` set, not an error."""
+    try:
+        run = open_run(run_dir)
+        summary = run.summary()
+        config = run.config
+        goals = [layer.goal for layer in run.layers if layer.goal]
+        last = summary["last_metrics"]
+        return RunEntry(
+            name=name,
+            path=run_dir,
+            preset=summary["preset"],
+            dataset=summary["dataset"],
+            hidden=config.get("hidden"),
+            seed=config.get("seed"),
+            goal=json.dumps(goals[0]) if goals else None,
+            status=summary["status"],
+            checkpoints=summary["checkpoints"],
+            last_step=summary["last_step"],
+            test_accuracy=last.get("test_accuracy", last.get("accuracy")),
+            analysis=_analysis_state(run_dir, run.fingerprint),
+        )
+    except InfomorphError as err:
+        return RunEntry(name=name, path=run_dir, error=str(err), analysis="missing")
+    except (OSError, KeyError, ValueError) as err:
+        return RunEntry(name=name, path=run_dir, error=f"{run_dir}: unreadable run ({err})")
+
+
+def scan(logdir: str | os.PathLike) -> list[RunEntry]:
+    """Every run below ``logdir``, sorted by name."""
+    return [describe(name, path) for name, path in sorted(run_dirs(logdir).items())]
+
+
+def runs_frame(entries: list[RunEntry]) -> pd.DataFrame:
+    """The runs table of the app: one row per run, the columns a user filters on."""
+    columns = ["run", "preset", "dataset", "hidden", "seed", "status", "checkpoints",
+               "last_step", "test_accuracy", "analysis", "goal", "error"]
+    rows = [{"run": e.name, **{c: getattr(e, c) for c in columns[1:]}} for e in entries]
+    return pd.DataFrame(rows, columns=columns)

@@ -1,0 +1,140 @@
+"""One neuron: its atoms over training, its goal terms, its atom table and its receptive field.
+
+Plain functions from an analysed layer (``xarray.Dataset`` with dims checkpoint, neuron, atom)
+to ``altair`` charts or ``pandas`` tables; the app's neuron page is made of these.
+"""
+
+from __future__ import annotations
+
+import json
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from inspector.atom_classes import atom_classes
+from inspector.charts import class_scale, finite_max
+from inspector.errors import InfomorphError
+
+
+def check_neuron(ds: xr.Dataset, neuron: int) -> None:
+    n = ds.sizes["neuron"]
+    if not 0 <= neuron < n:
+        raise InfomorphError(
+            f"layer {ds.attrs.get('layer', '')} has no neuron {neuron}; it has 0..{n - 1}")
+
+
+def check_checkpoint(ds: xr.Dataset, step: int) -> None:
+    steps = ds.checkpoint.values
+    if step not in steps:
+        raise InfomorphError(
+            f"no checkpoint at step {step}; the analysed steps run from {int(steps[0])} to "
+            f"{int(steps[-1])} ({len(steps)} checkpoints)")
+
+
+def neuron_frame(ds: xr.Dataset, neuron: int) -> pd.DataFrame:
+    """Long frame of one neuron's atoms over training: checkpoint, atom, class, bits and the
+    share of the positive atom mass (negative atoms give negative shares)."""
+    check_neuron(ds, neuron)
+    pid = ds.pid.sel(neuron=neuron).transpose("checkpoint", "atom").values
+    positive = np.clip(pid, 0, None).sum(axis=1, keepdims=True)
+    share = np.divide(pid, positive, out=np.zeros_like(pid), where=positive > 0)
+    atoms = [str(a) for a in ds.atom.values]
+    classes = atom_classes(len(ds.source))
+    steps = ds.checkpoint.values
+    return pd.DataFrame({
+        "checkpoint": np.repeat(steps, len(atoms)),
+        "atom": np.tile(atoms, len(steps)),
+        "class": np.tile(classes, len(steps)),
+        "bits": pid.ravel(),
+        "share": share.ravel(),
+    })
+
+
+def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Chart:
+    """A neuron's atoms over training: lines in bits, or (``fractions``) stacked bars of the
+    shares of the positive mass; negative atoms stack below zero instead of being clipped."""
+    frame = neuron_frame(ds, neuron)
+    frame = frame[frame.groupby("atom").bits.transform(lambda v: np.abs(v).max()) > 1e-6]
+    color = alt.Color("class:N", scale=class_scale(), title="atom class")
+    tooltip = ["atom", "class", "checkpoint", alt.Tooltip("bits:Q", format=".4f"),
+               alt.Tooltip("share:Q", format=".3f")]
+    layer = ds.attrs.get("layer", "")
+    if fractions:
+        chart = alt.Chart(frame).mark_bar().encode(
+            x=alt.X("checkpoint:O", title="training step"),
+            y=alt.Y("share:Q", title="share of the positive atom mass", stack="zero"),
+            color=color, detail="atom:N", order=alt.Order("atom:N"), tooltip=tooltip)
+        subtitle = "negative atoms stack below zero; atoms below 1e-6 bits left out"
+    else:
+        base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
+        last = frame[frame.checkpoint == frame.checkpoint.max()]
+        chart = (base.mark_line(point=True).encode(
+            y=alt.Y("bits:Q", title="bits"), color=color, detail="atom:N", tooltip=tooltip)
+            + alt.Chart(last).mark_text(align="left", dx=4).encode(
+                x="checkpoint:Q", y="bits:Q", text="atom:N", color=color))
+        subtitle = "I^sx atoms in bits; atoms below 1e-6 bits left out"
+    return chart.properties(title={"text": f"Neuron {neuron} of layer {layer}",
+                                   "subtitle": subtitle}, width=520, height=280)
+
+
+def goal_terms_chart(ds: xr.Dataset, neuron: int) -> alt.Chart:
+    """gamma_i * Pi_i of one neuron over training, one line per term, with their sum."""
+    if "goal_terms" not in ds:
+        raise InfomorphError(f"layer {ds.attrs.get('layer', '')} has no goal")
+    check_neuron(ds, neuron)
+    terms = ds.goal_terms.sel(neuron=neuron)
+    frame = terms.to_dataframe(name="bits").reset_index()[["checkpoint", "goal_term", "bits"]]
+    total = ds.goal.sel(neuron=neuron).to_dataframe(name="bits").reset_index()
+    total["goal_term"] = "goal (sum)"
+    frame = pd.concat([frame, total[["checkpoint", "goal_term", "bits"]]], ignore_index=True)
+    return alt.Chart(frame).mark_line().encode(
+        x=alt.X("checkpoint:Q", title="training step"), y=alt.Y("bits:Q", title="bits"),
+        color=alt.Color("goal_term:N", title="term"),
+        strokeDash=alt.condition(alt.datum.goal_term == "goal (sum)", alt.value([1, 0]),
+                                 alt.value([4, 2])),
+        tooltip=["goal_term", "checkpoint", alt.Tooltip("bits:Q", format=".4f")],
+    ).properties(title={"text": f"Goal terms of neuron {neuron}",
+                        "subtitle": "gamma_i * Pi_i; the solid line is the goal"},
+                 width=520, height=240)
+
+
+def atom_table_at(ds: xr.Dataset, neuron: int, step: int) -> pd.DataFrame:
+    """One row per atom at one checkpoint: class, bits, informative and misinformative
+    parts, goal weight and, where the analysis ran shuffles, the shuffle-null p value."""
+    check_neuron(ds, neuron)
+    check_checkpoint(ds, step)
+    one = ds.sel(neuron=neuron, checkpoint=step)
+    goal = json.loads(ds.attrs.get("goal", "{}") or "{}")
+    table = pd.DataFrame({
+        "atom": [str(a) for a in ds.atom.values],
+        "class": atom_classes(len(ds.source)),
+        "bits": one.pid.values,
+        "informative": one.pid_informative.values,
+        "misinformative": one.pid_misinformative.values,
+        "goal_weight": [goal.get(str(a), 0.0) for a in ds.atom.values],
+    })
+    if "p_value" in one:
+        table["p_value"] = one.p_value.values
+    return table
+
+
+def receptive_field(weights: np.ndarray, shape: tuple[int, int], title: str) -> alt.Chart:
+    """Feedforward weights of one neuron (inputs,) shown as an image of ``shape``."""
+    weights = np.asarray(weights, dtype=float)
+    rows, cols = shape
+    if weights.size != rows * cols:
+        raise InfomorphError(
+            f"{weights.size} feedforward weights do not form a {rows}x{cols} image")
+    image = weights.reshape(rows, cols)
+    frame = pd.DataFrame({"row": np.repeat(np.arange(rows), cols),
+                          "col": np.tile(np.arange(cols), rows), "weight": image.ravel()})
+    limit = finite_max(image)
+    axis = alt.Axis(labels=False, ticks=False, title=None)
+    return alt.Chart(frame).mark_rect().encode(
+        x=alt.X("col:O", axis=axis), y=alt.Y("row:O", axis=axis),
+        color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domain=[-limit, limit],
+                                                     reverse=True)),
+        tooltip=["row", "col", alt.Tooltip("weight:Q", format=".4f")],
+    ).properties(title=title, width=240, height=240 * rows / cols)

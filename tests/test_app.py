@@ -1,0 +1,332 @@
+"""The Streamlit inspector through ``streamlit.testing.v1.AppTest``: every page, the deep
+links, and each failure case shown as a message in the page (never a traceback)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from run_factory import make_record, make_spec, step_of
+from streamlit.testing.v1 import AppTest
+
+from inspector.app.route import Route
+from inspector.errors import InfomorphError
+from inspector.logdir import resolve, run_dirs, scan
+from storage import ANALYSIS_FILE, RUN_FILE, RunWriter, open_analysis
+
+APP = str(Path(__file__).parents[1] / "app.py")
+
+
+def app(logdir, monkeypatch, **query) -> AppTest:
+    monkeypatch.setenv("INFOMORPH_LOGDIR", str(logdir))
+    at = AppTest.from_file(APP, default_timeout=120)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]
+
+
+def no_traceback(at: AppTest) -> None:
+    assert not at.exception, texts(at.exception)
+
+
+def param(at: AppTest, key: str) -> list[str]:
+    value = at.query_params[key]
+    return [value] if isinstance(value, str) else list(value)
+
+
+def charts(at: AppTest) -> list:
+    return at.get("vega_lite_chart")
+
+
+def the_run(logdir) -> str:
+    return next(iter(run_dirs(logdir)))
+
+
+def last_step(logdir) -> int:
+    return int(open_analysis(resolve(logdir, the_run(logdir)))["hidden"].ds.checkpoint[-1])
+
+
+# ------------------------------------------------------------------ pure parts
+def test_route_from_deep_links():
+    assert Route.parse({}) == Route("runs")
+    assert Route.parse({"run": ["r"]}) == Route("layer", "r")
+    link = Route.parse({"run": ["r"], "layer": ["hidden"], "neuron": ["3"],
+                        "checkpoint": ["40"]})
+    assert link == Route("neuron", "r", "hidden", 3, 40)
+    assert Route.parse({k: [v] for k, v in link.query().items()}) == link
+    with pytest.raises(InfomorphError, match="whole number"):
+        Route.parse({"neuron": ["x"]})
+    with pytest.raises(InfomorphError, match="unknown page"):
+        Route.parse({"page": ["secrets"]})
+
+
+def test_logdir_accepts_only_the_runs_it_found(trained_logdir, tmp_path):
+    name = the_run(trained_logdir)
+    assert resolve(trained_logdir, name) == trained_logdir / name
+    for bad in ("..", "../x", "/etc", f"{name}/..", ""):
+        with pytest.raises(InfomorphError, match="no run named"):
+            resolve(trained_logdir, bad)
+    # a run reached through a symlink that leaves the LOGDIR is not listed
+    logdir = tmp_path / "logdir"
+    logdir.mkdir()
+    (logdir / "link").symlink_to(trained_logdir / name, target_is_directory=True)
+    (logdir / "fake").mkdir()
+    (logdir / "fake" / RUN_FILE).symlink_to(trained_logdir / name / RUN_FILE)
+    assert run_dirs(logdir) == {}
+    with pytest.raises(InfomorphError, match="does not exist"):
+        run_dirs(tmp_path / "missing")
+
+
+def test_scan_reports_a_corrupt_run_in_one_line(trained_logdir, tmp_path):
+    shutil.copytree(trained_logdir, tmp_path / "l")
+    (tmp_path / "l" / "bad").mkdir()
+    (tmp_path / "l" / "bad" / RUN_FILE).write_bytes(b"not hdf5" * 100)
+    entries = {e.name: e for e in scan(tmp_path / "l")}
+    assert entries["bad"].error and "\n" not in entries["bad"].error
+    good = entries[the_run(trained_logdir)]
+    assert good.error is None and good.status == "finished" and good.analysis == "up to date"
+    assert good.preset == "trivariate-optimized" and good.hidden == 12
+    assert 0 <= good.test_accuracy <= 1
+
+
+# ------------------------------------------------------------------ pages
+def test_runs_page_lists_runs(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch)
+    no_traceback(at)
+    assert at.header[0].value == "Runs"
+    table = at.dataframe[0].value
+    assert list(table.run) == [the_run(trained_logdir)]
+    assert table.status[0] == "finished" and table.analysis[0] == "up to date"
+    assert table.open[0].startswith("?page=layer&run=")
+
+
+def test_runs_page_filters(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch)
+    at.text_input[0].input("no-such-run").run()
+    assert len(at.dataframe[0].value) == 0
+    at.text_input[0].input(the_run(trained_logdir)[:3]).run()
+    assert len(at.dataframe[0].value) == 1
+
+
+def test_open_and_compare_from_the_runs_page(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch)
+    at.button(key="open-layer").click().run()
+    no_traceback(at)
+    assert param(at, "page") == ["layer"] and at.header[0].value == "Layer"
+    at = app(trained_logdir, monkeypatch)
+    at.button(key="compare").click().run()
+    no_traceback(at)
+    assert at.header[0].value == "Compare"
+    assert param(at, "runs") == [the_run(trained_logdir)]
+
+
+def test_layer_page(trained_logdir, monkeypatch):
+    run = the_run(trained_logdir)
+    at = app(trained_logdir, monkeypatch, run=run)
+    no_traceback(at)
+    assert not at.error
+    specs = [c.proto.spec for c in charts(at)]
+    # composition, simplex, heatmap, goal attainment, accuracy
+    assert len(specs) == 5
+    assert any("goal / H(Y)" in s for s in specs) and any('"Accuracy"' in s for s in specs)
+    classes = at.dataframe[0].value
+    assert classes.neurons.sum() == 12
+
+
+def test_layer_page_opens_a_neuron(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, run=the_run(trained_logdir), layer="hidden")
+    at.number_input(key="neuron-number").set_value(5).run()
+    at.button(key="open-neuron").click().run()
+    no_traceback(at)
+    assert param(at, "page") == ["neuron"] and param(at, "neuron") == ["5"]
+    assert at.subheader[0].value.startswith("Neuron 5 of layer hidden")
+
+
+def test_sidebar_switches_pages_and_keeps_the_run(trained_logdir, monkeypatch):
+    run = the_run(trained_logdir)
+    at = app(trained_logdir, monkeypatch, run=run)
+    at.sidebar.radio[0].set_value("neuron").run()
+    no_traceback(at)
+    assert param(at, "page") == ["neuron"] and param(at, "run") == [run]
+    assert at.header[0].value == "Neuron"
+
+
+def test_neuron_deep_link(trained_logdir, monkeypatch):
+    run, step = the_run(trained_logdir), last_step(trained_logdir)
+    at = app(trained_logdir, monkeypatch, run=run, layer="hidden", neuron="3",
+             checkpoint=str(step))
+    no_traceback(at)
+    assert not at.error
+    assert at.header[0].value == "Neuron"
+    assert at.subheader[0].value.startswith(f"Neuron 3 of layer hidden at step {step}: ")
+    table = at.dataframe[0].value
+    ds = open_analysis(resolve(trained_logdir, run))["hidden"].ds
+    np.testing.assert_allclose(table.bits, ds.pid.sel(neuron=3, checkpoint=step).values)
+    assert "p_value" in table and ((table.p_value > 0) & (table.p_value <= 1)).all()
+    specs = [c.proto.spec for c in charts(at)]
+    assert any("Receptive field" in s for s in specs)  # digits are 8x8 images
+    assert len(specs) == 4  # atoms (bits, shares), goal terms, receptive field
+    at.button(key="next").click().run()
+    assert param(at, "neuron") == ["4"]
+
+
+def test_readout_neuron_has_no_receptive_field(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, run=the_run(trained_logdir), layer="readout",
+             neuron="0")
+    no_traceback(at)
+    assert any("not an image" in t for t in texts(at.info))
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ({"run": "nope"}, "no run named 'nope'"),
+    ({"run": "../outside"}, "no run named '../outside'"),
+    ({"run": "/etc/passwd"}, "no run named '/etc/passwd'"),
+    ({"layer": "hidden2", "neuron": "0"}, "has no layer 'hidden2'"),
+    ({"layer": "hidden", "neuron": "99"}, "has no neuron 99; it has 0..11"),
+    ({"layer": "hidden", "neuron": "-1"}, "has no neuron -1"),
+    ({"layer": "hidden", "neuron": "1", "checkpoint": "123456"}, "no analysed checkpoint"),
+    ({"layer": "hidden", "neuron": "one"}, "neuron must be a whole number"),
+    ({"page": "admin"}, "unknown page 'admin'"),
+])
+def test_bad_deep_links_show_a_message(trained_logdir, monkeypatch, query, message):
+    query = {"run": the_run(trained_logdir), **query}
+    at = app(trained_logdir, monkeypatch, **query)
+    no_traceback(at)
+    assert any(message in t for t in texts(at.error)), texts(at.error)
+
+
+def test_nothing_outside_the_logdir_is_read(trained_logdir, tmp_path, monkeypatch):
+    # A real run beside the LOGDIR, named by a relative path and through a symlink.
+    shutil.copytree(trained_logdir, tmp_path / "outside")
+    (tmp_path / "logdir").mkdir()
+    (tmp_path / "logdir" / "link").symlink_to(tmp_path / "outside", target_is_directory=True)
+    opened = []
+    import storage._reader as reader
+
+    real = reader.open_run
+    monkeypatch.setattr(reader, "open_run", lambda p: opened.append(p) or real(p))
+    for run in (f"../outside/{the_run(trained_logdir)}", "link", str(tmp_path / "outside")):
+        at = app(tmp_path / "logdir", monkeypatch, run=run)
+        no_traceback(at)
+        assert any("no run named" in t for t in texts(at.error))
+    assert opened == []
+
+
+def test_empty_and_missing_logdirs(tmp_path, monkeypatch):
+    at = app(tmp_path, monkeypatch)
+    no_traceback(at)
+    assert any("No runs in" in t for t in texts(at.info))
+    for page in ("layer", "neuron", "compare", "export"):
+        at = app(tmp_path, monkeypatch, page=page)
+        no_traceback(at)
+        assert any("No analysed run" in t for t in texts(at.info))
+    at = app(tmp_path / "missing", monkeypatch)
+    no_traceback(at)
+    assert any("does not exist" in t for t in texts(at.error))
+    monkeypatch.delenv("INFOMORPH_LOGDIR")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert any("No LOGDIR given" in t for t in texts(at.error))
+
+
+def test_corrupt_run_among_good_ones(trained_logdir, tmp_path, monkeypatch):
+    shutil.copytree(trained_logdir, tmp_path / "l")
+    (tmp_path / "l" / "bad").mkdir()
+    (tmp_path / "l" / "bad" / RUN_FILE).write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 50)
+    at = app(tmp_path / "l", monkeypatch)
+    no_traceback(at)
+    assert any(t.startswith("bad: ") for t in texts(at.warning))
+    assert list(at.dataframe[0].value.run) == [the_run(trained_logdir)]
+    at = app(tmp_path / "l", monkeypatch, run="bad")
+    no_traceback(at)
+    assert at.warning or at.error
+
+
+def test_unanalysed_run_is_offered_an_analysis(trained_logdir, tmp_path, monkeypatch):
+    shutil.copytree(trained_logdir, tmp_path / "l")
+    run = the_run(trained_logdir)
+    (tmp_path / "l" / run / ANALYSIS_FILE).unlink()
+    at = app(tmp_path / "l", monkeypatch, run=run)
+    no_traceback(at)
+    assert any("has no analysis yet" in t for t in texts(at.warning))
+    at.button(key="analyse-one").click().run()
+    no_traceback(at)
+    assert (tmp_path / "l" / run / ANALYSIS_FILE).exists()
+    assert at.header[0].value == "Layer" and len(charts(at)) == 5
+    # the same from the runs page
+    (tmp_path / "l" / run / ANALYSIS_FILE).unlink()
+    at = app(tmp_path / "l", monkeypatch)
+    assert at.dataframe[0].value.analysis[0] == "missing"
+    at.button(key="analyse").click().run()
+    no_traceback(at)
+    assert at.dataframe[0].value.analysis[0] == "up to date"
+
+
+def test_a_running_run_refreshes_without_a_restart(tmp_path, monkeypatch):
+    spec = make_spec(neurons=4, samples=32)
+    writer = RunWriter.create(tmp_path / "live", spec)
+    for i in range(2):
+        writer.append(step_of(i), epoch=i, layers=make_record(spec, i),
+                      metrics={"loss": 1.0, "accuracy": 0.5})
+    at = app(tmp_path, monkeypatch)
+    row = at.dataframe[0].value.iloc[0]
+    assert (row.status, row.checkpoints) == ("running", 2)
+    writer.append(step_of(2), epoch=2, layers=make_record(spec, 2),
+                  metrics={"loss": 1.0, "accuracy": 0.6})
+    at.sidebar.button[0].click().run()  # Refresh
+    row = at.dataframe[0].value.iloc[0]
+    assert (row.status, row.checkpoints) == ("running", 3)
+    writer.finish()
+    writer.close()
+
+
+def test_compare_page(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, page="compare")
+    no_traceback(at)
+    specs = [c.proto.spec for c in charts(at)]
+    assert len(specs) == 2 and all("s.d. over runs" in s for s in specs)
+    table = at.dataframe[0].value
+    assert set(table.layer) == {"hidden", "readout"} and (table.n == 1).all()
+
+
+def test_compare_page_with_unknown_runs(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, page="compare", runs=["ghost"])
+    no_traceback(at)
+    assert any("no analysed run named 'ghost'" in t for t in texts(at.error))
+
+
+def test_export_page_offers_downloads(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, page="export")
+    no_traceback(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["Atom table (csv)", "Atom table (latex)", "Atom table (markdown)",
+                      "Neuron table (csv)"]
+    at.button(key="fig-render").click().run()
+    no_traceback(at)
+    assert [b.proto.label for b in at.get("download_button")][-1] == "Download composition.svg"
+
+
+def test_auto_refresh_keeps_the_page(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, run=the_run(trained_logdir), layer="hidden",
+             neuron="2")
+    at.sidebar.toggle[0].set_value(True).run()
+    no_traceback(at)
+    assert at.subheader[0].value.startswith("Neuron 2 of layer hidden")
+
+
+def test_view_command_line(tmp_path, capsys):
+    from inspector.cli import main
+    from inspector.cli._view import command
+
+    assert main(["view", str(tmp_path / "missing")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+    assert main(["view", str(tmp_path), "--port", "70000"]) == 2
+    argv = command(tmp_path, 8123)
+    assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
+    assert argv[-2:] == ["--", str(tmp_path)]
