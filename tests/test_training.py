@@ -24,7 +24,10 @@ from training.trainer import Trainer, checkpoint_steps, resume, train
 FAST = {"epochs": "2", "hidden": "12", "checkpoints": "3", "probe_size": "64"}
 
 
-@pytest.mark.parametrize("name", sorted(PRESETS))
+CLASSIFIERS = sorted(n for n, p in PRESETS.items() if p.task == "classification")
+
+
+@pytest.mark.parametrize("name", CLASSIFIERS)  # the memory presets: tests/test_memory.py
 def test_every_preset_trains_and_records(name, tmp_path):
     config = make_config({**FAST, "preset": name})
     run = open_run(train(config, tmp_path, "r", progress=False))
@@ -159,7 +162,7 @@ def test_sign_correction_flips_inverted_readout_neurons():
         ({"hiden": "5"}, "Unknown config key 'hiden'; choose one of: preset, data,"),
         ({"hidden": "many"}, "hidden must be an int, got 'many'"),
         ({"hidden": "0"}, "hidden must be >= 1, got 0"),
-        ({"lr_hidden": "fast"}, "lr_hidden must be a float, got 'fast'"),
+        ({"lr_hidden": "fast"}, "lr_hidden must be a float or none, got 'fast'"),
         (
             {"data": "cifar"},
             "Unknown dataset 'cifar'; choose one of: digits, mnist, fashion-mnist.",

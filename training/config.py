@@ -19,28 +19,47 @@ class TrainConfig:
     """Every knob of a training run (SCIENCE.md section 5 defaults)."""
 
     preset: str = "trivariate-optimized"
-    data: str = "digits"
+    data: str | None = None  # None: "digits", or "patterns" for the memory presets
     data_dir: str | None = None
     hidden: int = 100
     epochs: int = 100
     batch_size: int | None = None  # None: 1024 (paper (b)), 256 for the small digits set
-    lr_hidden: float = 2e-3
+    lr_hidden: float | None = None  # None: 2e-3 (paper (b)), 0.05 for the memory (paper (c))
     wd_hidden: float = 3.5e-4
     lr_readout: float = 3e-3
     wd_readout: float = 1.5e-4
-    bins: int = 20
+    bins: int | None = None  # None: 20 (paper (b)), 60 for the memory (paper (c))
     lateral_steps: int = 2
     lateral_partners: int | None = None
     seed: int = 0
     device: str = "cpu"
     checkpoints: int = 30
     probe_size: int = 2048
+    load: float = 0.2  # memory presets: patterns per neuron
+    cue_noise: float = 0.05  # memory presets: share of a cue's bits flipped for recall
+    train_noise: float = 0.0  # memory preset: share of the recurrent state's bits flipped
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
             raise choose_one("preset", self.preset, PRESETS)
-        if self.data not in DATASETS:
+        memory = PRESETS[self.preset].task == "memory"
+        if self.data is None:
+            self.data = "patterns" if memory else "digits"
+        if memory and self.data != "patterns":
+            raise InfomorphError(
+                f"the {self.preset} preset stores synthetic random patterns (data=patterns), "
+                f"not {self.data!r}")
+        if not memory and self.data not in DATASETS:
             raise choose_one("dataset", self.data, DATASETS)
+        if self.lr_hidden is None:
+            self.lr_hidden = 0.05 if memory else 2e-3
+        if self.bins is None:
+            self.bins = 60 if memory else 20
+        if not self.load > 0:
+            raise InfomorphError(f"load must be > 0, got {self.load}")
+        for name in ("cue_noise", "train_noise"):
+            if not 0 <= getattr(self, name) <= 0.5:
+                raise InfomorphError(f"{name} must be in [0, 0.5], got {getattr(self, name)}")
         if self.batch_size is None:
             self.batch_size = 256 if self.data == "digits" else 1024
         for name in (

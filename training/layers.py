@@ -31,6 +31,10 @@ class InfomorphicLayer(nn.Module):
         binning: how the loss bins the sources (paper (b): fixed [-20, 20] for trivariate,
             maxnorm for bivariate layers; 20 bins).
         fixed_identity: sources passed through unchanged (the readout's label context).
+        diagonal: sources whose map is elementwise (input k reaches neuron k only, through a
+            trainable weight): the external pattern input E of the associative memory.
+        recurrent: the name of the source that reads the layer's own previous outputs
+            without self-connections ("L", or "I" in the associative memory).
 
     Shape: ``forward(inputs)`` takes (batch, in_features) per source and returns sources
     (batch, neuron, source) and theta (batch, neuron) = P(Y = +1).
@@ -47,6 +51,8 @@ class InfomorphicLayer(nn.Module):
         activation_params: Mapping[str, float] | None = None,
         lateral_partners: int | None = None,
         fixed_identity: Sequence[str] = (),
+        diagonal: Sequence[str] = (),
+        recurrent: str = LATERAL,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
@@ -74,7 +80,14 @@ class InfomorphicLayer(nn.Module):
                 if name not in self.fixed_identity
             }
         )
-        if LATERAL in inputs:
+        self.recurrent = recurrent
+        self.diagonal = tuple(diagonal)
+        for name in self.diagonal:
+            if inputs[name] != neurons:
+                raise InfomorphError(f"diagonal source {name} needs {neurons} inputs")
+        if self.diagonal:
+            self.register_buffer("diagonal_mask", torch.eye(neurons, device=device, dtype=dtype))
+        if recurrent in inputs:
             mask = 1.0 - torch.eye(neurons, device=device, dtype=dtype)
             if lateral_partners is not None and lateral_partners < neurons - 1:
                 scores = torch.rand(neurons, neurons, generator=generator).to(device)
@@ -84,6 +97,14 @@ class InfomorphicLayer(nn.Module):
             self.register_buffer("lateral_mask", mask)
         else:
             self.lateral_mask = None
+        with torch.no_grad():
+            # Masked weights never act (forward multiplies by the mask) and so never get a
+            # gradient; zeroing them once makes the stored parameters the effective ones.
+            for name in self.maps:
+                if name == recurrent and self.lateral_mask is not None:
+                    self.maps[name].weight.mul_(self.lateral_mask)
+                elif name in self.diagonal:
+                    self.maps[name].weight.mul_(self.diagonal_mask)
         if self.goal is not None:
             gamma, residual = goal_vector(self.goal, self.source_names)
             self.register_buffer(
@@ -109,9 +130,10 @@ class InfomorphicLayer(nn.Module):
             x = inputs[name]
             if name in self.fixed_identity:
                 values.append(x)
-            elif name == LATERAL:
+            elif name == self.recurrent or name in self.diagonal:
                 m = self.maps[name]
-                values.append(nn.functional.linear(x, m.weight * self.lateral_mask, m.bias))
+                mask = self.lateral_mask if name == self.recurrent else self.diagonal_mask
+                values.append(nn.functional.linear(x, m.weight * mask, m.bias))
             else:
                 values.append(self.maps[name](x))
         theta = self.fn(*values, **self.activation_params)

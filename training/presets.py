@@ -27,6 +27,7 @@ class Preset:
     description: str
     hidden: tuple[HiddenPreset, ...] = ()
     backprop: bool = False
+    task: str = "classification"  # or "memory": training/memory.py, synthetic patterns
 
 
 _TRI = dict(
@@ -91,6 +92,17 @@ PRESETS: dict[str, Preset] = {
             "same architecture trained end to end: stochastic binary hidden units with a "
             "sigmoid surrogate gradient, cross-entropy on the logits",
             backprop=True,
+        ),
+        Preset(
+            "memory",
+            "associative memory (paper (c)): N neurons store load*N random +-1 patterns; E = "
+            "the pattern through a trainable diagonal, I = recurrent input, goal Pi{E}{I}",
+            task="memory",
+        ),
+        Preset(
+            "memory-hebbian",
+            "the classical Hopfield baseline for the memory task: Hebbian weights, no training",
+            task="memory",
         ),
     )
 }

@@ -422,6 +422,10 @@ def train(
         raise InfomorphError(
             f"run {run_dir} already exists; choose another --name, or continue it with --resume"
         )
+    if preset(config.preset).task == "memory":
+        from training.memory_run import MemoryTrainer
+
+        return MemoryTrainer(config, run_dir, progress).run()
     return Trainer(config, run_dir, progress).run()
 
 
@@ -435,6 +439,9 @@ def resume(run_dir: str | Path, progress: bool = True) -> Path:
     run = open_run(run_dir)
     keys = {f.name for f in dataclasses.fields(TrainConfig)}
     config = make_config({k: v for k, v in run.config.items() if k in keys})
+    if preset(config.preset).task == "memory":
+        raise InfomorphError(f"{config.preset} runs take seconds and are not resumed; train "
+                             "a new one")
     trainer = Trainer(config, run_dir, progress)
     step = trainer.load_weights(run_dir)
     writer = RunWriter.resume(run_dir)

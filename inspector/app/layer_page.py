@@ -80,7 +80,10 @@ def show(logdir: str, route: Route) -> None:
     with right:
         metrics = data.metrics(logdir, view.run)
         accuracy = [c for c in metrics.columns if c.endswith("accuracy")]
-        if accuracy:
-            st.altair_chart(metric_curves(metrics, accuracy, smooth), width="stretch")
+        recall = [c for c in metrics.columns if c.startswith("recall")]
+        if accuracy or recall:
+            st.altair_chart(metric_curves(metrics, accuracy or recall, smooth,
+                                          title="Accuracy" if accuracy else "Recall"),
+                            width="stretch")
         else:
             st.info("This run records no accuracy.")

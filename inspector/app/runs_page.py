@@ -40,6 +40,8 @@ def show(logdir: str, route: Route) -> None:
         table, hide_index=True, width="stretch",
         column_config={
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
+            "recall": st.column_config.NumberColumn(
+                "recall", format="%.3f", help="memory runs: patterns recalled from noisy cues"),
             "open": st.column_config.LinkColumn("open", display_text="layer page"),
             "goal": st.column_config.TextColumn("goal (first layer)", width="medium"),
         },

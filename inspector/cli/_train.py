@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 from inspector.errors import InfomorphError
@@ -16,7 +15,8 @@ def register(sub) -> None:
         "in LOGDIR/NAME/run.h5.",
     )
     p.add_argument("--preset", default=None, help="preset name (see --list-presets)")
-    p.add_argument("--data", default=None, help="digits (default), mnist or fashion-mnist")
+    p.add_argument("--data", default=None,
+                   help="digits (default), mnist or fashion-mnist (memory presets: patterns)")
     p.add_argument("--data-dir", default=None, help="directory of the gzip IDX files")
     p.add_argument(
         "--set",
@@ -72,9 +72,11 @@ def run(args) -> int:
     from storage import open_run
 
     metrics = open_run(run_dir).metrics().iloc[-1]
-    print(
-        f"{run_dir}: test accuracy {metrics['test_accuracy']:.4f}, "
-        f"validation {metrics['val_accuracy']:.4f}",
-        file=sys.stdout,
-    )
+    if "recall" in metrics:
+        print(f"{run_dir}: recalled {metrics['recall']:.3f} of the patterns from cues with "
+              f"{config.cue_noise:.0%} of the bits flipped ({metrics['recall_clean']:.3f} "
+              "from the patterns themselves)")
+    else:
+        print(f"{run_dir}: test accuracy {metrics['test_accuracy']:.4f}, "
+              f"validation {metrics['val_accuracy']:.4f}")
     return 0

@@ -1,0 +1,73 @@
+"""Capacity sweep of the associative memory: ``python -m training.capacity``.
+
+Stores round(load * N) random patterns with the ``memory`` preset (Pi{E}{I} goal) and with
+the Hebbian baseline at each load, recalls them from noisy cues, and prints the recalled
+fraction per load (mean over seeds) and each rule's capacity (patterns per neuron at which
+the recalled fraction falls below 90 %). See ``training/memory.py`` for the definitions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from inspector.errors import InfomorphError
+from training.memory import RULES, MemoryTask, capacity, capacity_curve
+
+DEFAULT_LOADS = {
+    "memory": (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0, 1.2, 1.6),
+    "memory-hebbian": (0.04, 0.06, 0.08, 0.1, 0.12, 0.14, 0.16, 0.18, 0.2, 0.25, 0.3),
+}
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas: {text!r}") from None
+    if not values or min(values) <= 0 or list(values) != sorted(values):
+        raise argparse.ArgumentTypeError("loads must be positive and increasing")
+    return values
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.capacity",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--rules", default=",".join(RULES), help="memory,memory-hebbian")
+    parser.add_argument("--loads", type=_floats, default=None,
+                        help="comma-separated loads P/N (default: a grid per rule)")
+    parser.add_argument("--neurons", type=int, default=100)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--cue-noise", type=float, default=0.05)
+    parser.add_argument("--train-noise", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    try:
+        rules = args.rules.split(",")
+        unknown = [r for r in rules if r not in RULES]
+        if unknown:
+            raise InfomorphError(f"unknown rule {unknown[0]!r}; choose from {', '.join(RULES)}")
+        task = MemoryTask(neurons=args.neurons, cue_noise=args.cue_noise,
+                          train_noise=args.train_noise, epochs=args.epochs)
+        print(f"N = {args.neurons}, cues with {args.cue_noise:.0%} of the bits flipped, "
+              f"success = cosine >= 0.95, mean over {args.seeds} seeds\n")
+        print("| rule | load P/N | patterns | recalled |\n|---|---|---|---|")
+        found = {}
+        for rule in rules:
+            curve = capacity_curve(rule, args.loads or DEFAULT_LOADS[rule], task,
+                                   seeds=range(args.seeds))
+            for row in curve.itertuples():
+                print(f"| {rule} | {row.load:g} | {row.patterns} | {row.recalled:.3f} |")
+            found[rule] = capacity(curve)
+        print()
+        for rule, value in found.items():
+            print(f"capacity of {rule}: {value:.3f} patterns per neuron")
+    except InfomorphError as err:
+        print(f"capacity: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
