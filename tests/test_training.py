@@ -279,3 +279,22 @@ def test_info_reports_a_trained_run(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["preset"] == "trivariate-optimized" and summary["dataset"] == "digits"
     assert summary["layers"][0]["sources"] == ["F", "C", "L"]
+
+
+def test_feedback_context_comes_from_the_readout_not_the_label():
+    from training.trainer import build_model
+
+    torch.manual_seed(0)
+    x = torch.randn(32, 16)
+    labels = torch.nn.functional.one_hot(torch.arange(32) % 4, 4).float()
+    for name, same in (("trivariate-feedback", True), ("trivariate-optimized", False)):
+        config = make_config({"preset": name, "hidden": "8"})
+        model = build_model(config, 16, 4, "cpu", torch.Generator().manual_seed(0))
+        c_map = model.hidden[0].maps["C"]
+        a = model.run(x, labels, torch.Generator().manual_seed(1))["hidden"].sources[..., 1]
+        b = model.run(x, torch.zeros_like(labels),
+                      torch.Generator().manual_seed(1))["hidden"].sources[..., 1]
+        assert torch.equal(a, b) is same
+        if same:  # C = W_C r + b_C for a +-1 readout output r
+            r = torch.linalg.lstsq(c_map.weight, (a - c_map.bias).T).solution.T
+            assert torch.allclose(r.abs(), torch.ones_like(r), atol=1e-3)

@@ -28,12 +28,14 @@ class InfomorphicNetwork(nn.Module):
     """
 
     def __init__(
-        self, hidden: list[InfomorphicLayer], readout: InfomorphicLayer, lateral_steps: int = 2
+        self, hidden: list[InfomorphicLayer], readout: InfomorphicLayer, lateral_steps: int = 2,
+        feedback: bool = False,
     ) -> None:
         super().__init__()
         self.hidden = nn.ModuleList(hidden)
         self.readout = readout
         self.lateral_steps = lateral_steps
+        self.feedback = feedback
 
     def layers(self) -> dict[str, InfomorphicLayer]:
         names = [
@@ -42,10 +44,24 @@ class InfomorphicNetwork(nn.Module):
         return {**dict(zip(names, self.hidden, strict=True)), "readout": self.readout}
 
     def run(self, x: Tensor, context: Tensor, generator=None) -> dict[str, LayerPass]:
-        """Every layer's pass on a batch; ``context`` (batch, classes) one-hot or zeros."""
+        """Every layer's pass on a batch; ``context`` (batch, classes) one-hot or zeros.
+
+        With ``feedback``, the hidden layers' context is the readout's sampled output of a
+        first pass (whose hidden context is zero) instead of the label; the layers learn on
+        the second pass. The readout's own context stays ``context``."""
+        if not self.feedback:
+            return self._forward(x, context, context, generator)
+        with torch.no_grad():
+            zeros = torch.zeros_like(context)
+            first = self._forward(x, zeros, context, generator)
+        return self._forward(x, first["readout"].output, context, generator)
+
+    def _forward(self, x: Tensor, hidden_context: Tensor, readout_context: Tensor,
+                 generator=None) -> dict[str, LayerPass]:
         passes = {}
         h = x
         for name, layer in self.layers().items():
+            context = readout_context if layer is self.readout else hidden_context
             inputs = {"F": h, "C": context}
             if LATERAL in layer.source_names:
                 y_prev = torch.zeros(x.shape[0], layer.neurons, device=x.device, dtype=x.dtype)

@@ -28,6 +28,7 @@ class Preset:
     hidden: tuple[HiddenPreset, ...] = ()
     backprop: bool = False
     task: str = "classification"  # or "memory": training/memory.py, synthetic patterns
+    feedback: bool = False  # hidden context = the readout's output instead of the label
 
 
 _TRI = dict(
@@ -54,6 +55,13 @@ PRESETS: dict[str, Preset] = {
             "trivariate-heuristic",
             "trivariate hidden layer maximising the redundancy of F and C",
             (HiddenPreset(goal="trivariate-heuristic", **_TRI),),
+        ),
+        Preset(
+            "trivariate-feedback",
+            "trivariate hidden layer whose context C is the readout's feedback (its sampled "
+            "output on a first pass) instead of the label; the optimized goal",
+            (HiddenPreset(goal="trivariate-optimized", **_TRI),),
+            feedback=True,
         ),
         Preset(
             "bivariate-context",

@@ -84,7 +84,7 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
         fixed_identity=("C",),
         device=device,
     )
-    return InfomorphicNetwork(hidden, readout, config.lateral_steps)
+    return InfomorphicNetwork(hidden, readout, config.lateral_steps, feedback=spec.feedback)
 
 
 def _layer_specs(model, config: TrainConfig) -> tuple[LayerSpec, ...]:
