@@ -330,3 +330,17 @@ def test_view_command_line(tmp_path, capsys):
     argv = command(tmp_path, 8123)
     assert argv[argv.index("--server.address") + 1] == "127.0.0.1"
     assert argv[-2:] == ["--", str(tmp_path)]
+
+
+def test_viewing_does_not_import_torch():
+    # The app's views need lattices and labels only; torch (~2 s to import) loads on first
+    # use of the estimators.
+    import subprocess
+    import sys
+
+    code = ("import sys, inspector.charts, inspector.curves, inspector.neuron_charts, "
+            "inspector.logdir, inspector.export\n"
+            "assert 'torch' not in sys.modules, 'torch imported'\n"
+            "from inspector.pid import decompose\n"
+            "assert 'torch' in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -53,6 +53,27 @@ def analysis(logdir: str, run: str) -> xr.DataTree:
     return _analysis(str(path), file_stamp(path / ANALYSIS_FILE))
 
 
+def _layer_charts() -> dict:
+    from inspector import charts, curves, neuron_charts
+
+    return {"composition": charts.atom_composition, "simplex": charts.class_simplex,
+            "heatmap": charts.atom_heatmap, "goal": curves.goal_attainment_curve,
+            "neuron_atoms": neuron_charts.neuron_atoms,
+            "goal_terms": neuron_charts.goal_terms_chart}
+
+
+@st.cache_resource(max_entries=256, show_spinner=False)
+def _chart(kind: str, path: str, stamp: tuple, layer: str, args: tuple):
+    return _layer_charts()[kind](_analysis(path, stamp)[layer].ds, *args)
+
+
+def chart(kind: str, logdir: str, run: str, layer: str, *args):
+    """A chart builder's chart of one analysed layer, built once per analysis file version
+    and arguments (``kind``: composition, simplex, heatmap, goal, neuron_atoms, goal_terms)."""
+    path = resolve(logdir, run)
+    return _chart(kind, str(path), file_stamp(path / ANALYSIS_FILE), layer, args)
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _metrics(path: str, stamp: tuple) -> pd.DataFrame:
     return open_run(path).metrics()

@@ -10,12 +10,9 @@ from inspector.app import context, data, nav
 from inspector.app.route import Route
 from inspector.charts import (
     SIMPLEX_PICK,
-    atom_composition,
-    atom_heatmap,
-    class_simplex,
     largest_atom,
 )
-from inspector.curves import goal_attainment_curve, metric_curves
+from inspector.curves import metric_curves
 
 
 def _class_counts(ds, step: int) -> pd.DataFrame:
@@ -45,11 +42,14 @@ def show(logdir: str, route: Route) -> None:
                f"{ds.attrs.get('bins')} bins, {ds.attrs.get('n_samples')} probe samples.")
     smooth = context.smoothing("layer-smoothing")
 
+    def chart(kind: str, *args):
+        return data.chart(kind, logdir, view.run, view.layer, *args)
+
     left, right = st.columns(2)
     with left:
-        st.altair_chart(atom_composition(ds, smooth), width="stretch")
+        st.altair_chart(chart("composition", smooth), width="stretch")
     with right:
-        event = st.altair_chart(class_simplex(ds, step, select=True), on_select="rerun",
+        event = st.altair_chart(chart("simplex", step, True), on_select="rerun",
                                 key=f"simplex-{view.run}-{view.layer}-{step}",
                                 width="stretch")
         picked = _picked_neuron(event)
@@ -63,7 +63,7 @@ def show(logdir: str, route: Route) -> None:
     with left:
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
-        st.altair_chart(atom_heatmap(ds, atom), width="stretch")
+        st.altair_chart(chart("heatmap", atom), width="stretch")
     with right:
         st.write("Neuron classes at this checkpoint")
         st.dataframe(_class_counts(ds, step), hide_index=True)
@@ -74,7 +74,7 @@ def show(logdir: str, route: Route) -> None:
     left, right = st.columns(2)
     with left:
         if "goal_attainment" in ds:
-            st.altair_chart(goal_attainment_curve(ds, smooth), width="stretch")
+            st.altair_chart(chart("goal", smooth), width="stretch")
         else:
             st.info("This layer trains without a local goal (no goal attainment).")
     with right:

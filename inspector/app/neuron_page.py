@@ -12,8 +12,6 @@ from inspector.errors import InfomorphError
 from inspector.neuron_charts import (
     atom_table_at,
     check_neuron,
-    goal_terms_chart,
-    neuron_atoms,
     receptive_field,
 )
 
@@ -63,11 +61,14 @@ def show(logdir: str, route: Route) -> None:
     left, right = st.columns(2)
     with left:
         absolute, shares = st.tabs(["bits", "shares"])
-        absolute.altair_chart(neuron_atoms(ds, neuron), width="stretch")
-        shares.altair_chart(neuron_atoms(ds, neuron, fractions=True), width="stretch")
+        absolute.altair_chart(data.chart("neuron_atoms", logdir, view.run, view.layer, neuron),
+                              width="stretch")
+        shares.altair_chart(data.chart("neuron_atoms", logdir, view.run, view.layer, neuron,
+                                       True), width="stretch")
     with right:
         if "goal_terms" in ds:
-            st.altair_chart(goal_terms_chart(ds, neuron), width="stretch")
+            st.altair_chart(data.chart("goal_terms", logdir, view.run, view.layer, neuron),
+                            width="stretch")
         else:
             st.info("This layer trains without a local goal.")
 

@@ -9,27 +9,31 @@ Tensor API (torch, any dtype/device, differentiable; used by training's losses):
 Lattices: lattice(n) for n = 1..4 with atom labels such as "{F}{CL}".
 """
 
-from inspector.pid._binning import BINNINGS, Binning
-from inspector.pid._decompose import (
-    ESTIMATORS,
-    MEASURE,
-    decompose,
-    decompose_dataset,
-    decompose_samples,
-    decompose_samples_dataset,
-)
+from importlib import import_module
+
 from inspector.pid._goal import RESIDUAL, goal_vector
-from inspector.pid._isx import (
-    PIDTerms,
-    PointwiseTerms,
-    goal_from_samples,
-    pid_from_pmf,
-    pid_from_samples,
-    pmf_from_samples,
-    pointwise_from_pmf,
-    pointwise_from_samples,
-)
 from inspector.pid._lattice import MAX_SOURCES, Lattice, lattice, source_names
+
+# The torch-backed parts load on first use (PEP 562), so that lattices, atom labels and goals
+# (the app's charts need nothing more) do not pay for importing torch.
+_LAZY = {
+    "BINNINGS": "_binning", "Binning": "_binning",
+    "ESTIMATORS": "_decompose", "MEASURE": "_decompose", "decompose": "_decompose",
+    "decompose_dataset": "_decompose", "decompose_samples": "_decompose",
+    "decompose_samples_dataset": "_decompose",
+    "PIDTerms": "_isx", "PointwiseTerms": "_isx", "goal_from_samples": "_isx",
+    "pid_from_pmf": "_isx", "pid_from_samples": "_isx", "pmf_from_samples": "_isx",
+    "pointwise_from_pmf": "_isx", "pointwise_from_samples": "_isx",
+}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(f"inspector.pid.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'inspector.pid' has no attribute {name!r}")
+
 
 __all__ = [
     "BINNINGS",
