@@ -344,3 +344,18 @@ def test_viewing_does_not_import_torch():
             "from inspector.pid import decompose\n"
             "assert 'torch' in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_click_on_the_simplex_names_a_neuron():
+    from types import SimpleNamespace
+
+    from inspector.app.layer_page import _picked_neuron
+    from inspector.charts import SIMPLEX_PICK
+
+    def event(points):
+        return SimpleNamespace(selection={SIMPLEX_PICK: points})
+
+    assert _picked_neuron(event([{"neuron": 7}])) == 7
+    assert _picked_neuron(event([])) is None
+    assert _picked_neuron(SimpleNamespace(selection={})) is None
+    assert _picked_neuron(None) is None
