@@ -359,3 +359,19 @@ def test_a_click_on_the_simplex_names_a_neuron():
     assert _picked_neuron(event([])) is None
     assert _picked_neuron(SimpleNamespace(selection={})) is None
     assert _picked_neuron(None) is None
+
+
+def test_a_damaged_analysis_is_offered_a_new_one(trained_logdir, tmp_path, monkeypatch):
+    shutil.copytree(trained_logdir, tmp_path / "l")
+    run = the_run(trained_logdir)
+    target = tmp_path / "l" / run / ANALYSIS_FILE
+    target.write_bytes(target.read_bytes()[:4000])  # truncated
+    at = app(tmp_path / "l", monkeypatch)
+    no_traceback(at)
+    assert at.dataframe[0].value.analysis[0] == "unreadable"
+    at = app(tmp_path / "l", monkeypatch, run=run, layer="hidden", neuron="1")
+    no_traceback(at)
+    assert any("no readable analysis" in t for t in texts(at.warning))
+    at.button(key="analyse-one").click().run()
+    no_traceback(at)
+    assert at.subheader[0].value.startswith("Neuron 1 of layer hidden")

@@ -59,7 +59,9 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
     if route.run is not None and route.run not in data.runs(logdir):
         raise InfomorphError(f"no run named {route.run!r} in this LOGDIR")
     if route.run is not None and route.run not in names:
-        st.warning(f"Run {route.run!r} has no analysis yet.")
+        state = next((e.analysis for e in data.entries(logdir) if e.name == route.run), "")
+        st.warning(f"Run {route.run!r} has no analysis yet." if state != "unreadable" else
+                   f"Run {route.run!r} has no readable analysis (analysis.nc is damaged).")
         if st.button("Analyse it now", key="analyse-one"):
             analyse(logdir, [route.run])
         return None
