@@ -298,3 +298,12 @@ def test_feedback_context_comes_from_the_readout_not_the_label():
         if same:  # C = W_C r + b_C for a +-1 readout output r
             r = torch.linalg.lstsq(c_map.weight, (a - c_map.bias).T).solution.T
             assert torch.allclose(r.abs(), torch.ones_like(r), atol=1e-3)
+
+
+def test_hidden_binning_overrides_the_preset(tmp_path):
+    config = make_config({**FAST, "preset": "bivariate-context", "hidden_binning": "quantile"})
+    run = open_run(train(config, tmp_path, "q", progress=False))
+    spec = {layer.name: layer.binning["method"] for layer in run.layers}
+    assert spec == {"hidden": "quantile", "readout": "maxnorm"}
+    with pytest.raises(InfomorphError, match="Unknown hidden_binning 'discrete'"):
+        make_config({"hidden_binning": "discrete"})

@@ -13,6 +13,8 @@ from inspector.errors import InfomorphError, choose_one
 from training.data import DATASETS
 from training.presets import PRESETS
 
+HIDDEN_BINNINGS = ("fixed", "maxnorm", "quantile")
+
 
 @dataclass
 class TrainConfig:
@@ -35,6 +37,7 @@ class TrainConfig:
     device: str = "cpu"
     checkpoints: int = 30
     probe_size: int = 2048
+    hidden_binning: str | None = None  # None: the preset's (fixed, maxnorm or quantile)
     load: float = 0.2  # memory presets: patterns per neuron
     cue_noise: float = 0.05  # memory presets: share of a cue's bits flipped for recall
     train_noise: float = 0.0  # memory preset: share of the recurrent state's bits flipped
@@ -55,6 +58,8 @@ class TrainConfig:
             self.lr_hidden = 0.05 if memory else 2e-3
         if self.bins is None:
             self.bins = 60 if memory else 20
+        if self.hidden_binning is not None and self.hidden_binning not in HIDDEN_BINNINGS:
+            raise choose_one("hidden_binning", self.hidden_binning, HIDDEN_BINNINGS)
         if not self.load > 0:
             raise InfomorphError(f"load must be > 0, got {self.load}")
         for name in ("cue_noise", "train_noise"):

@@ -52,10 +52,11 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
     for h in spec.hidden:
         sizes = {"F": size, "C": classes, "L": config.hidden}
         inputs = {name: sizes[name] for name in h.sources}
+        method = config.hidden_binning or h.binning
         binning = (
             Binning("fixed", config.bins, (-20.0, 20.0))
-            if h.binning == "fixed"
-            else Binning(h.binning, config.bins)
+            if method == "fixed"
+            else Binning(method, config.bins)
         )
         partners = (
             config.lateral_partners if config.lateral_partners is not None else h.lateral_partners
