@@ -23,7 +23,9 @@ from inspector.errors import InfomorphError
 CLASS_COLORS = {"unique": "#4C78A8", "redundant": "#F58518", "synergistic": "#54A24B",
                 "mixed": "#B279A2", "none": "#BAB0AC"}
 MAX_MARKS = 50_000
-HEATMAP_ROWS = 300
+HEATMAP_ROWS = 100
+"""At most this many neuron rows in a heatmap (3 px each): drawing 25k cells instead of 10k
+cost a browser one more second (bench/app_render.py)."""
 FIGURE_FORMATS = ("svg", "png", "pdf")
 
 
@@ -152,7 +154,7 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
 
 def atom_heatmap(ds: xr.Dataset, atom: str) -> alt.Chart:
     """One atom for every neuron (rows, sorted by the last value) and checkpoint (columns).
-    Past MAX_MARKS cells or HEATMAP_ROWS rows (one row per pixel of the chart's height),
+    Past MAX_MARKS cells or HEATMAP_ROWS rows,
     adjacent neurons (in that order) are averaged into blocks."""
     if atom not in ds.atom.values:
         raise InfomorphError(
@@ -186,7 +188,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str) -> alt.Chart:
                                                   reverse=True), title="bits"),
         tooltip=["row:O", "checkpoint:Q", alt.Tooltip("bits:Q", format=".4f")],
     ).properties(title={"text": f"{atom} of layer {ds.attrs.get('layer', '')}",
-                        "subtitle": _subtitle(ds)}, width=520, height=HEATMAP_ROWS)
+                        "subtitle": _subtitle(ds)}, width=520, height=3 * HEATMAP_ROWS)
 
 
 def chart_bytes(chart: alt.TopLevelMixin, fmt: str) -> bytes:

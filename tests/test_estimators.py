@@ -180,3 +180,30 @@ def test_cuda_matches_cpu(rng):
     cpu = pid_from_samples(codes, q, [20] * 3).atoms
     gpu = pid_from_samples(codes.cuda(), q.cuda(), [20] * 3).atoms.cpu()
     np.testing.assert_allclose(cpu.numpy(), gpu.numpy(), atol=1e-9)
+
+
+def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
+    import inspector.pid._isx as isx
+    from inspector.pid import goal_from_samples, lattice
+
+    gen = torch.Generator().manual_seed(3)
+    codes = torch.randint(0, 6, (5, 300, 3), generator=gen)
+    logit = torch.randn(5, 300, generator=gen, dtype=torch.float64)
+    gamma = torch.randn(len(lattice(3)), generator=gen, dtype=torch.float64)
+
+    def grad():
+        x = logit.clone().requires_grad_(True)
+        theta = torch.sigmoid(x)
+        goal = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [6, 6, 6], gamma,
+                                 0.3)
+        goal.sum().backward()
+        return goal.detach(), x.grad
+
+    kept = grad()
+    monkeypatch.setattr(isx, "_CHUNK_ELEMENTS", 512)  # many chunks, each kept
+    chunked = grad()
+    monkeypatch.setattr(isx, "_KEEP_ELEMENTS", 0)  # backward rebuilds unions and logs
+    rebuilt = grad()
+    for other in (chunked, rebuilt):
+        torch.testing.assert_close(kept[0], other[0], rtol=0, atol=1e-12)
+        torch.testing.assert_close(kept[1], other[1], rtol=0, atol=1e-12)
