@@ -57,7 +57,7 @@ class Binning:
         if not torch.is_floating_point(values):
             values = values.to(torch.float64)
         if not bool(torch.isfinite(values).all()):
-            raise InfomorphError("source values must be finite (found NaN or infinity)")
+            raise InfomorphError("sources must be finite (found NaN or infinity)")
         if self.method == "fixed":
             return _equal_width(values, *self.value_range, self.bins)
         if self.method == "maxnorm":

@@ -36,7 +36,8 @@ _DESCRIPTIONS = {
 }
 
 
-def _to_tensor(data, what: str) -> tuple[torch.Tensor, tuple[str, ...] | None, dict]:
+def _to_tensor(data, what: str, check_finite: bool = True
+               ) -> tuple[torch.Tensor, tuple[str, ...] | None, dict]:
     """float64 tensor of ``data``, with the dims and coords when it is an xarray.DataArray."""
     dims, coords = None, {}
     if isinstance(data, xr.DataArray):
@@ -50,7 +51,7 @@ def _to_tensor(data, what: str) -> tuple[torch.Tensor, tuple[str, ...] | None, d
             tensor = torch.from_numpy(np.array(data, dtype=np.float64))
         except (TypeError, ValueError) as err:
             raise InfomorphError(f"{what} must be numeric: {err}") from None
-    if not bool(torch.isfinite(tensor).all()):
+    if check_finite and not bool(torch.isfinite(tensor).all()):
         raise InfomorphError(f"{what} must be finite (found NaN or infinity)")
     return tensor, dims, coords
 
@@ -244,7 +245,8 @@ def decompose_samples_dataset(
         raise InfomorphError(f"binning must be a Binning or a method name, got {binning!r}")
     if estimator not in ESTIMATORS:
         raise choose_one("estimator", estimator, ESTIMATORS)
-    values, dims, coords = _to_tensor(sources, "sources")
+    # Binning.codes rejects non-finite sources itself: one pass over them, not two.
+    values, dims, coords = _to_tensor(sources, "sources", check_finite=False)
     raw_target = target.values if isinstance(target, xr.DataArray) else target
     is_integer = (
         raw_target.dtype in (torch.bool, torch.uint8, torch.int8, torch.int16, torch.int32,
