@@ -1,6 +1,7 @@
 """Neuron-checkpoint decompositions per second of ``infomorph analyze``.
 
 Run:  .venv/bin/python bench/analysis_throughput.py [--neurons 200] [--checkpoints 10]
+      .venv/bin/python bench/analysis_throughput.py --full   # the 10^5 case itself (3.3 GB)
 
 Writes two synthetic runs of one trivariate layer (F, C, L with layer-like statistics: F and
 L continuous, C one of 10 label embeddings, theta from the trivariate activation) with 2048
@@ -91,5 +92,34 @@ def main() -> None:
                                                    "dense_per_s": 1 / t_dense}])
 
 
+def full(samples: int = 2048) -> None:
+    """The issue's case itself: one run of 1000 neurons x 100 checkpoints (3.3 GB on disk),
+    analysed in one process with one checkpoint thread (baseline) and with the default."""
+    import inspector.analysis as analysis
+
+    root = Path(tempfile.mkdtemp())
+    try:
+        make_run(root / "big", 1000, 100, samples, 0)
+        default, seconds = analysis.CHECKPOINT_THREADS, {}
+        for threads in (1, default):
+            analysis.CHECKPOINT_THREADS = threads
+            start = time.perf_counter()
+            analysis.analyze_run(root / "big", force=True)
+            seconds[threads] = time.perf_counter() - start
+        analysis.CHECKPOINT_THREADS = default
+    finally:
+        shutil.rmtree(root)
+    print(f"# analyze: one run of 1000 trivariate neurons x 100 checkpoints, {samples} samples")
+    print(f"# {machine()}")
+    print(f"one checkpoint at a time   {seconds[1]:6.1f} s for 10^5 decompositions")
+    print(f"{default} checkpoint threads     {seconds[default]:6.1f} s "
+          f"({seconds[1] / seconds[default]:.2f}x faster; goal: under 60 s)")
+
+
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if "--full" in sys.argv:
+        full()
+    else:
+        main()

@@ -4,6 +4,7 @@ from math import log2
 
 import numpy as np
 import pytest
+import xarray as xr
 
 from inspector.analysis import AnalysisSettings, analyze, analyze_run
 from inspector.cli import main
@@ -212,3 +213,15 @@ def test_a_run_still_training_is_analysed_to_its_last_complete_checkpoint(tmp_pa
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_threads_do_not_change_the_analysis(tmp_path, monkeypatch):
+    import inspector.analysis as analysis
+
+    run_dir = gate_run(tmp_path / "g", checkpoints=4)
+    settings = AnalysisSettings(shuffles=5)
+    monkeypatch.setattr(analysis, "CHECKPOINT_THREADS", 1)
+    one = analyze(run_dir, settings)["hidden"].ds
+    monkeypatch.setattr(analysis, "CHECKPOINT_THREADS", 3)
+    three = analyze(run_dir, settings)["hidden"].ds
+    xr.testing.assert_identical(one, three)

@@ -67,8 +67,8 @@ class Binning:
 
 
 def _equal_width(values: Tensor, low: float, high: float, bins: int) -> Tensor:
-    scaled = (values - low) * (bins / (high - low))
-    return scaled.floor().clamp_(0, bins - 1).to(torch.int64)
+    scaled = (values - low).mul_(bins / (high - low))  # one new tensor, then in place
+    return scaled.floor_().clamp_(0, bins - 1).to(torch.int64)
 
 
 def _quantile(values: Tensor, bins: int) -> Tensor:
