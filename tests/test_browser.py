@@ -81,7 +81,7 @@ def page(browser):
 def test_runs_page_lists_the_run(server, page, trained_logdir):
     run = next(iter(run_dirs(trained_logdir)))
     page.goto(server)
-    expect(page.get_by_role("heading", name="Runs")).to_be_visible()
+    expect(page.get_by_role("heading", name="Runs", exact=True)).to_be_visible()
     expect(page.get_by_text("1 of 1 runs")).to_be_visible()
     expect(page.locator("[data-testid='stDataFrame']").first).to_be_visible()
     assert run in page.content() or page.get_by_text(run).count()
@@ -98,7 +98,7 @@ def test_deep_link_then_click_through(server, page, trained_logdir, tmp_path):
     assert "neuron=4" in page.url
     # from the layer page, through its button, to a neuron's page
     page.goto(f"{server}/?page=layer&run={run}&layer=hidden")
-    expect(page.get_by_role("heading", name="Layer")).to_be_visible()
+    expect(page.get_by_role("heading", name="Layer", exact=True)).to_be_visible()
     expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(5)
     page.get_by_role("button", name="Open neuron page").click()
     expect(page.get_by_text("Neuron 0 of layer hidden at step")).to_be_visible()
@@ -112,7 +112,7 @@ def test_deep_link_then_click_through(server, page, trained_logdir, tmp_path):
 
 def test_download_a_csv(server, page, tmp_path):
     page.goto(f"{server}/?page=export")
-    expect(page.get_by_role("heading", name="Export")).to_be_visible()
+    expect(page.get_by_role("heading", name="Export", exact=True)).to_be_visible()
     with page.expect_download() as info:
         page.get_by_role("button", name="Atom table (csv)").click()
     target = tmp_path / info.value.suggested_filename

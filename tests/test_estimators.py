@@ -207,3 +207,23 @@ def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
     for other in (chunked, rebuilt):
         torch.testing.assert_close(kept[0], other[0], rtol=0, atol=1e-12)
         torch.testing.assert_close(kept[1], other[1], rtol=0, atol=1e-12)
+
+
+def test_row_blocks_in_threads_give_the_same_numbers(monkeypatch):
+    import inspector.pid._isx as isx
+    from inspector.pid import pid_from_pmf, pid_from_samples
+
+    gen = torch.Generator().manual_seed(5)
+    codes = torch.randint(0, 5, (7, 200, 3), generator=gen)
+    q = torch.rand(7, 200, 1, generator=gen, dtype=torch.float64)
+    q = torch.cat([1 - q, q], -1)
+    pmf = torch.rand(7, 4, 4, 2, generator=gen, dtype=torch.float64)
+    pmf /= pmf.sum(dim=(1, 2, 3), keepdim=True)
+    monkeypatch.setattr(isx, "_ROW_SPLIT_ELEMENTS", 1 << 40)  # one call
+    one = pid_from_samples(codes, q, [5, 5, 5]), pid_from_pmf(pmf, 2)
+    monkeypatch.setattr(isx, "_ROW_SPLIT_ELEMENTS", 1)  # row blocks in threads
+    monkeypatch.setattr(isx, "_ROW_THREADS", 3)
+    split = pid_from_samples(codes, q, [5, 5, 5]), pid_from_pmf(pmf, 2)
+    for a, b in zip(one, split, strict=True):
+        for x, y in zip(a, b, strict=True):
+            torch.testing.assert_close(x, y, rtol=0, atol=1e-12)

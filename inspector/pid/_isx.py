@@ -29,14 +29,48 @@ probabilities (the table, or the per-sample target distributions).
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from inspector.pid._lattice import Lattice, lattice
+
+_ROW_THREADS = max(1, min(4, os.cpu_count() or 1))
+_ROW_SPLIT_ELEMENTS = 1 << 18
+"""Batches of at least this many input elements are split by rows over ``_ROW_THREADS``
+threads: much of the estimator (scatter-adds, sorts, gathers) runs on one core per call."""
+
+
+@functools.cache
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=_ROW_THREADS, thread_name_prefix="infomorph-pid")
+
+
+def _by_rows(fn, *tensors: Tensor):
+    """``fn(*tensors)`` for tensors sharing a leading row axis, computed on row blocks in
+    threads and concatenated field by field (``fn`` returns a NamedTuple of tensors): the same
+    values as one call, since rows never interact. Grad mode follows the caller's thread.
+    (Training's ``goal_from_samples`` is not split: its backward pass is serial anyway, and
+    splitting its forward measured no faster.)"""
+    rows = tensors[0].shape[0]
+    parts = min(_ROW_THREADS, rows)
+    if parts < 2 or tensors[0].numel() < _ROW_SPLIT_ELEMENTS:
+        return fn(*tensors)
+    grad = torch.is_grad_enabled()
+    bounds = [rows * k // parts for k in range(parts + 1)]
+
+    def block(k: int):
+        with torch.set_grad_enabled(grad):
+            return fn(*(t[bounds[k]:bounds[k + 1]] for t in tensors))
+
+    results = list(_pool().map(block, range(parts)))
+    return type(results[0])(*(torch.cat(field) for field in zip(*results, strict=True)))
 
 
 class PIDTerms(NamedTuple):
@@ -295,9 +329,13 @@ def pid_from_pmf(pmf: Tensor, n_sources: int) -> PIDTerms:
     """
     lat = lattice(n_sources)
     batch, flat = _flatten_pmf(pmf, n_sources)
-    entropy = _entropy(flat.sum(dim=tuple(range(1, n_sources + 1))))
-    groups = (points for points, _ in _dense_points(flat, lat, not flat.requires_grad))
-    terms = _finish(lat, *_averages(groups, flat.shape[0], entropy, len(lat)), entropy)
+
+    def rows(flat: Tensor) -> PIDTerms:
+        entropy = _entropy(flat.sum(dim=tuple(range(1, n_sources + 1))))
+        groups = (points for points, _ in _dense_points(flat, lat, not flat.requires_grad))
+        return _finish(lat, *_averages(groups, flat.shape[0], entropy, len(lat)), entropy)
+
+    terms = _by_rows(rows, flat)
     return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
 
 
@@ -438,9 +476,13 @@ def pid_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> PI
     """
     batch, codes, target = _flatten_samples(codes, target, n_bins)
     lat = lattice(codes.shape[-1])
-    entropy = _entropy(target.mean(-2))
-    groups = (points for points, _ in _sample_points(codes, target, n_bins, lat))
-    terms = _finish(lat, *_averages(groups, codes.shape[0], entropy, len(lat)), entropy)
+
+    def rows(codes: Tensor, target: Tensor) -> PIDTerms:
+        entropy = _entropy(target.mean(-2))
+        groups = (points for points, _ in _sample_points(codes, target, n_bins, lat))
+        return _finish(lat, *_averages(groups, codes.shape[0], entropy, len(lat)), entropy)
+
+    terms = _by_rows(rows, codes, target)
     return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
 
 
