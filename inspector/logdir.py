@@ -19,6 +19,8 @@ from inspector.errors import InfomorphError
 from storage import ANALYSIS_FILE, RUN_FILE, analysis_attrs, find_runs, open_run
 
 ANALYSIS_STATES = ("up to date", "stale", "missing", "unreadable")
+READABLE_ANALYSIS = ("up to date", "stale")
+"""States in which a run's analysis can be shown (stale: the run has changed since)."""
 
 
 @dataclass(frozen=True)

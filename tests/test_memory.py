@@ -131,3 +131,9 @@ def test_capacity_command(capsys):
     assert "| memory | 0.3 | 9 |" in out and "capacity of memory-hebbian:" in out
     assert capacity_main(["--rules", "oja"]) == 2
     assert "unknown rule 'oja'" in capsys.readouterr().err
+    for bad, message in ((["--neurons", "0"], "neurons must be >= 2"),
+                         (["--seeds", "0"], "--seeds must be >= 1"),
+                         (["--cue-noise", "0.9"], "cue_noise must be in [0, 0.5]")):
+        assert capacity_main(["--loads", "0.1", *bad]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

@@ -44,6 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-noise", type=float, default=0.0)
     args = parser.parse_args(argv)
     try:
+        if args.seeds < 1:
+            raise InfomorphError(f"--seeds must be >= 1, got {args.seeds}")
         rules = args.rules.split(",")
         unknown = [r for r in rules if r not in RULES]
         if unknown:

@@ -60,11 +60,12 @@ class TrainConfig:
             self.bins = 60 if memory else 20
         if self.hidden_binning is not None and self.hidden_binning not in HIDDEN_BINNINGS:
             raise choose_one("hidden_binning", self.hidden_binning, HIDDEN_BINNINGS)
-        if not self.load > 0:
-            raise InfomorphError(f"load must be > 0, got {self.load}")
-        for name in ("cue_noise", "train_noise"):
-            if not 0 <= getattr(self, name) <= 0.5:
-                raise InfomorphError(f"{name} must be in [0, 0.5], got {getattr(self, name)}")
+        if memory:
+            from training.memory import MemoryTask  # validates the memory keys
+
+            MemoryTask(neurons=self.hidden, load=self.load, cue_noise=self.cue_noise,
+                       train_noise=self.train_noise, epochs=self.epochs, lr=self.lr_hidden,
+                       bins=self.bins)
         if self.batch_size is None:
             self.batch_size = 256 if self.data == "digits" else 1024
         for name in (

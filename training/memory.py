@@ -30,6 +30,7 @@ import pandas as pd
 import torch
 from torch import Tensor
 
+from inspector.errors import InfomorphError
 from inspector.pid import Binning
 from training.goals import GOALS
 from training.layers import InfomorphicLayer
@@ -50,6 +51,18 @@ class MemoryTask:
     lr: float = 0.05
     bins: int = 60
     max_steps: int = 100
+
+    def __post_init__(self) -> None:
+        for name, low in (("neurons", 2), ("epochs", 1), ("bins", 2), ("max_steps", 1)):
+            if getattr(self, name) < low:
+                raise InfomorphError(f"{name} must be >= {low}, got {getattr(self, name)}")
+        if not self.load > 0:
+            raise InfomorphError(f"load must be > 0, got {self.load}")
+        if not self.lr > 0:
+            raise InfomorphError(f"lr must be > 0, got {self.lr}")
+        for name in ("cue_noise", "train_noise"):
+            if not 0 <= getattr(self, name) <= 0.5:
+                raise InfomorphError(f"{name} must be in [0, 0.5], got {getattr(self, name)}")
 
     @property
     def patterns(self) -> int:

@@ -9,12 +9,14 @@ metrics are ``loss`` (-sum of Pi{E}{I}, bits), ``recall`` (fraction recalled fro
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
 from torch import nn
+from tqdm import tqdm
 
-from storage import ProbeSpec, RunSpec, RunWriter, default_provenance
+from storage import LayerRecord, ProbeSpec, RunSpec, RunWriter, default_provenance
 from training.config import TrainConfig
 from training.layers import sample_binary
 from training.memory import (
@@ -26,6 +28,8 @@ from training.memory import (
     recall_rate,
     recall_weights,
 )
+from training.presets import preset
+from training.trainer import _layer_specs, _params, checkpoint_steps
 
 METRICS = ("loss", "recall", "recall_clean")
 
@@ -46,8 +50,6 @@ class MemoryNetwork(nn.Module):
 
 class MemoryTrainer:
     def __init__(self, config: TrainConfig, run_dir: Path, progress: bool = True) -> None:
-        from training.trainer import checkpoint_steps
-
         self.config, self.run_dir, self.progress = config, Path(run_dir), progress
         self.generator = torch.Generator().manual_seed(config.seed)
         torch.manual_seed(config.seed)
@@ -71,11 +73,6 @@ class MemoryTrainer:
         i.bias.zero_()
 
     def spec(self) -> RunSpec:
-        from dataclasses import asdict
-
-        from training.presets import preset
-        from training.trainer import _layer_specs
-
         config = {**asdict(self.config),
                   "preset_description": preset(self.config.preset).description,
                   "patterns": len(self.patterns)}
@@ -84,9 +81,7 @@ class MemoryTrainer:
                        metrics=METRICS)
 
     def _metrics(self, loss: float) -> dict[str, float]:
-        w, b, sign = recall_weights(self.model.layer)
-        if self.hebbian:
-            sign = None
+        w, b, sign = recall_weights(self.model.layer)  # Hebbian: identity E, so sign = +1
         cue = torch.Generator().manual_seed(self.config.seed + 1)  # same cues every checkpoint
         return {"loss": loss,
                 "recall": recall_rate(w, b, sign, self.patterns, self.config.cue_noise, cue),
@@ -94,9 +89,6 @@ class MemoryTrainer:
 
     @torch.no_grad()
     def _record(self, sources: torch.Tensor, theta: torch.Tensor):
-        from storage import LayerRecord
-        from training.trainer import _params
-
         layer = self.model.layer
         probe_sources, probe_theta = layer({"E": self.patterns, "I": self.patterns})
         atoms, goal = layer.logged(sources, theta)
@@ -111,8 +103,6 @@ class MemoryTrainer:
             train_goal=None if goal is None else goal.numpy())}
 
     def run(self) -> Path:
-        from tqdm import tqdm
-
         writer = RunWriter.create(self.run_dir, self.spec(), provenance=default_provenance(
             device="cpu", seed=self.config.seed, dataset="patterns",
             dataset_size={"train": len(self.patterns)}, preset=self.config.preset))

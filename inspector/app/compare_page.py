@@ -23,10 +23,9 @@ def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
         return []
     picked = st.multiselect("Runs", names, default=list(route.runs) or names,
                             key=f"{key}-{','.join(route.runs)}")
+    # Emptying the picker goes back to all runs (an empty URL means all).
     if tuple(picked) != (route.runs or tuple(names)):
         nav.go(runs=tuple(picked))
-    if not picked:
-        st.info("Pick at least one run.")
     return picked
 
 

@@ -14,6 +14,7 @@ import xarray as xr
 from inspector.app import data, nav
 from inspector.app.route import Route
 from inspector.errors import InfomorphError
+from inspector.logdir import READABLE_ANALYSIS
 
 
 @dataclass(frozen=True)
@@ -25,12 +26,14 @@ class LayerView:
     step: int
 
 
+def analysis_states(logdir: str) -> dict[str, str]:
+    """Run name -> the state of its analysis (``inspector.logdir.ANALYSIS_STATES``)."""
+    return {e.name: e.analysis for e in data.entries(logdir)}
+
+
 def analysed(logdir: str) -> list[str]:
-    return [e.name for e in data.entries(logdir) if e.analysis in ("up to date", "stale")]
-
-
-def stale(logdir: str) -> list[str]:
-    return [e.name for e in data.entries(logdir) if e.analysis == "stale"]
+    return [name for name, state in analysis_states(logdir).items()
+            if state in READABLE_ANALYSIS]
 
 
 def analyse(logdir: str, runs: list[str]) -> None:
@@ -55,11 +58,12 @@ def analyse(logdir: str, runs: list[str]) -> None:
 
 def layer_view(logdir: str, route: Route) -> LayerView | None:
     """Pickers for run, layer and checkpoint; None (with a message) when there is nothing."""
-    names = analysed(logdir)
-    if route.run is not None and route.run not in data.runs(logdir):
+    states = analysis_states(logdir)
+    names = [name for name, state in states.items() if state in READABLE_ANALYSIS]
+    if route.run is not None and route.run not in states:
         raise InfomorphError(f"no run named {route.run!r} in this LOGDIR")
     if route.run is not None and route.run not in names:
-        state = next((e.analysis for e in data.entries(logdir) if e.name == route.run), "")
+        state = states[route.run]
         st.warning(f"Run {route.run!r} has no analysis yet." if state != "unreadable" else
                    f"Run {route.run!r} has no readable analysis (analysis.nc is damaged).")
         if st.button("Analyse it now", key="analyse-one"):
@@ -95,7 +99,7 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
                                 key=f"checkpoint-{current}")
     if step != current:
         nav.go(checkpoint=step)
-    if run in stale(logdir):
+    if states[run] == "stale":
         left, right = st.columns([4, 1])
         left.info("This run has changed since it was analysed (it may still be training): "
                   f"the analysis covers steps up to {steps[-1]}.")

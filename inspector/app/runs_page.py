@@ -6,7 +6,7 @@ import streamlit as st
 
 from inspector.app import context, data, nav
 from inspector.app.route import Route
-from inspector.logdir import runs_frame
+from inspector.logdir import READABLE_ANALYSIS, runs_frame
 
 
 def show(logdir: str, route: Route) -> None:
@@ -50,8 +50,8 @@ def show(logdir: str, route: Route) -> None:
                "(stopped before its last step). Analysis: up to date, stale (the run has "
                "changed since), missing or unreadable.")
 
-    analysed = [r for r, a in zip(shown.run, shown.analysis, strict=True) if a != "missing"
-                and a != "unreadable"]
+    analysed = [r for r, a in zip(shown.run, shown.analysis, strict=True)
+                if a in READABLE_ANALYSIS]
     left, right = st.columns(2)
     with left:
         st.subheader("Open a run")
