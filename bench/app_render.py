@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -57,8 +58,9 @@ def cold_render(logdir: Path, **query) -> tuple[float, int]:
 def browser_render(logdir: Path, query: str, charts: int):
     """Seconds in headless Chromium against a freshly started server, each until the page is
     drawn: the runs page first (cold), the runs page again (the browser's cost of loading the
-    app: the baseline), the layer page through the runs page's button (no reload; cold caches
-    for the run: what a user does), and the deep link ``query`` (a reload; warm caches).
+    app: the baseline), the layer page through the runs page's button at once (no reload; the
+    run's analysis as far as the runs page's prefetch got: what a user does, minus the time
+    a user takes to click), and the deep link ``query`` (a reload; warm caches).
     None without Chromium."""
     chromium = shutil.which("chromium")
     if not chromium:
@@ -115,6 +117,8 @@ def main() -> None:
     parser.add_argument("--checkpoints", type=int, default=100)
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--keep", type=Path, default=None, help="reuse/keep the LOGDIR here")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="browser measurements, each with a fresh server (median)")
     parser.add_argument("--json", default=None)
     args = parser.parse_args()
     logdir = args.keep or Path(tempfile.mkdtemp())
@@ -147,18 +151,20 @@ def main() -> None:
             charts_of[name] = charts
             print(f"  {name:7s} page, cold script run: {seconds:6.2f} s  ({charts} charts; "
                   f"{seconds / load:5.2f}x open_analysis)")
-        timed = browser_render(logdir, "run=big&layer=hidden", charts_of["layer"])
-        if timed is not None:
-            first, again, click, link = timed
+        runs = [browser_render(logdir, "run=big&layer=hidden", charts_of["layer"])
+                for _ in range(args.repeats)]
+        if runs[0] is not None:
+            first, again, click, link = (statistics.median(t) for t in zip(*runs, strict=True))
             results.update(runs_page_browser_s=round(first, 3),
                            runs_page_browser_again_s=round(again, 3),
                            layer_page_browser_click_s=round(click, 3),
                            layer_page_browser_link_s=round(link, 3))
             n = charts_of["layer"]
-            print(f"  in Chromium (fresh server), until drawn:\n"
+            print(f"  in Chromium (fresh server and browser each time), until drawn; median of "
+                  f"{args.repeats}:\n"
                   f"    runs page, first load              {first:6.2f} s\n"
                   f"    runs page, reloaded                {again:6.2f} s  (baseline)\n"
-                  f"    layer page by its button, cold     {click:6.2f} s  "
+                  f"    layer page by its button           {click:6.2f} s  "
                   f"({click / again:5.2f}x baseline; {n} charts)\n"
                   f"    layer page by deep link, reloaded  {link:6.2f} s  "
                   f"({link / again:5.2f}x baseline)")

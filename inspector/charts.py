@@ -19,13 +19,15 @@ import xarray as xr
 
 from inspector.atom_classes import ATOM_CLASSES, atom_classes
 from inspector.errors import InfomorphError
+from inspector.raster import block_mean, image_chart
 
 CLASS_COLORS = {"unique": "#4C78A8", "redundant": "#F58518", "synergistic": "#54A24B",
                 "mixed": "#B279A2", "none": "#BAB0AC"}
 MAX_MARKS = 50_000
-HEATMAP_ROWS = 100
-"""At most this many neuron rows in a heatmap (3 px each): drawing 25k cells instead of 10k
-cost a browser one more second (bench/app_render.py)."""
+HEATMAP_ROWS = 300
+HEATMAP_COLUMNS = 520
+"""At most this many neuron rows x checkpoint columns in a heatmap: one pixel each at its
+size of 520 x 300 px; more are averaged into blocks (``inspector.raster.block_mean``)."""
 FIGURE_FORMATS = ("svg", "png", "pdf")
 
 
@@ -152,43 +154,22 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
         width=420, height=380)
 
 
-def atom_heatmap(ds: xr.Dataset, atom: str) -> alt.Chart:
-    """One atom for every neuron (rows, sorted by the last value) and checkpoint (columns).
-    Past MAX_MARKS cells or HEATMAP_ROWS rows,
-    adjacent neurons (in that order) are averaged into blocks."""
+def atom_heatmap(ds: xr.Dataset, atom: str) -> alt.LayerChart:
+    """One atom for every neuron (rows, sorted by the last value, largest on top) and
+    checkpoint (columns, in order), drawn as one image. Past HEATMAP_ROWS neurons or
+    HEATMAP_COLUMNS checkpoints, adjacent rows / columns are averaged into blocks."""
     if atom not in ds.atom.values:
         raise InfomorphError(
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
     values = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
-    order = np.argsort(-np.nan_to_num(values[:, -1]))
-    values = values[order]
-    checkpoints = ds.checkpoint.values
-    block = max(1, math.ceil(values.shape[0] * values.shape[1] / MAX_MARKS),
-                math.ceil(values.shape[0] / HEATMAP_ROWS))
-    if block > 1:
-        pad = (-values.shape[0]) % block
-        padded = np.pad(values, ((0, pad), (0, 0)), constant_values=np.nan)
-        values = np.nanmean(padded.reshape(-1, block, values.shape[1]), axis=1)
-    rows = np.arange(values.shape[0])
-    frame = pd.DataFrame({
-        "row": np.repeat(rows, len(checkpoints)),
-        "step": np.tile(np.arange(len(checkpoints)), len(rows)),
-        "checkpoint": np.tile(checkpoints, len(rows)),
-        "bits": values.ravel(),
-    })
-    limit = finite_max(values)
-    what = "neuron (sorted by last value)" if block == 1 else f"neuron block of {block}"
-    # A DataFrame, not inline values: altair validates inline values row by row against
-    # the JSON schema (10 s for 50k cells). Up to MAX_MARKS rows pass altair's 5000-row guard
-    # in ``chart_bytes``; Streamlit sends the frame as Arrow.
-    return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("step:O", title="checkpoint", axis=alt.Axis(labels=False, ticks=False)),
-        y=alt.Y("row:O", title=what, axis=alt.Axis(labels=False, ticks=False)),
-        color=alt.Color("bits:Q", scale=alt.Scale(scheme="redblue", domain=[-limit, limit],
-                                                  reverse=True), title="bits"),
-        tooltip=["row:O", "checkpoint:Q", alt.Tooltip("bits:Q", format=".4f")],
-    ).properties(title={"text": f"{atom} of layer {ds.attrs.get('layer', '')}",
-                        "subtitle": _subtitle(ds)}, width=520, height=3 * HEATMAP_ROWS)
+    values = values[np.argsort(-np.nan_to_num(values[:, -1], nan=-np.inf), kind="stable")]
+    values, by_row, by_col = block_mean(values, HEATMAP_ROWS, HEATMAP_COLUMNS)
+    rows = "neuron (sorted by last value)" if by_row == 1 else f"neuron blocks of {by_row}"
+    columns = "checkpoint" if by_col == 1 else f"checkpoint blocks of {by_col}"
+    return image_chart(values, finite_max(values), x_title=columns, y_title=rows,
+                       legend_title="bits", width=520, height=300).properties(
+        title={"text": f"{atom} of layer {ds.attrs.get('layer', '')}",
+               "subtitle": _subtitle(ds)})
 
 
 def chart_bytes(chart: alt.TopLevelMixin, fmt: str) -> bytes:

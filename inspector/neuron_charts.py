@@ -16,6 +16,7 @@ import xarray as xr
 from inspector.atom_classes import atom_classes
 from inspector.charts import class_scale, finite_max
 from inspector.errors import InfomorphError
+from inspector.raster import image_chart
 
 
 def check_neuron(ds: xr.Dataset, neuron: int) -> None:
@@ -128,13 +129,7 @@ def receptive_field(weights: np.ndarray, shape: tuple[int, int], title: str) -> 
         raise InfomorphError(
             f"{weights.size} feedforward weights do not form a {rows}x{cols} image")
     image = weights.reshape(rows, cols)
-    frame = pd.DataFrame({"row": np.repeat(np.arange(rows), cols),
-                          "col": np.tile(np.arange(cols), rows), "weight": image.ravel()})
-    limit = finite_max(image)
-    axis = alt.Axis(labels=False, ticks=False, title=None)
-    return alt.Chart(frame).mark_rect().encode(
-        x=alt.X("col:O", axis=axis), y=alt.Y("row:O", axis=axis),
-        color=alt.Color("weight:Q", scale=alt.Scale(scheme="redblue", domain=[-limit, limit],
-                                                     reverse=True)),
-        tooltip=["row", "col", alt.Tooltip("weight:Q", format=".4f")],
-    ).properties(title=title, width=240, height=240 * rows / cols)
+    return image_chart(image, finite_max(image), x_title="", y_title="",
+                       legend_title="weight", width=240,
+                       height=round(240 * rows / cols)).properties(
+        title=title, autosize=alt.AutoSizeParams(type="pad"))  # pixels stay square

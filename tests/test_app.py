@@ -132,11 +132,27 @@ def test_layer_page(trained_logdir, monkeypatch):
     no_traceback(at)
     assert not at.error
     specs = [c.proto.spec for c in charts(at)]
-    # composition, simplex, heatmap, goal attainment, accuracy
-    assert len(specs) == 5
-    assert any("goal / H(Y)" in s for s in specs) and any('"Accuracy"' in s for s in specs)
+    # composition, simplex and the open tab's heatmap (one image); the other tab waits
+    assert len(specs) == 3 and '"image"' in specs[2]
+    assert not any("goal / H(Y)" in s for s in specs)
     classes = at.dataframe[0].value
     assert classes.neurons.sum() == 12
+    at.session_state["layer-tab"] = "Goal and accuracy"
+    at.run()
+    no_traceback(at)
+    specs = [c.proto.spec for c in charts(at)]
+    # composition, simplex, goal attainment, accuracy
+    assert len(specs) == 4 and not at.dataframe
+    assert any("goal / H(Y)" in s for s in specs) and any('"Accuracy"' in s for s in specs)
+
+
+def test_defaults_settle_into_the_link(trained_logdir, monkeypatch):
+    at = app(trained_logdir, monkeypatch, page="layer")
+    no_traceback(at)
+    assert param(at, "run") == [the_run(trained_logdir)] and param(at, "layer") == ["hidden"]
+    at.selectbox(key="layer-hidden").set_value("readout").run()
+    no_traceback(at)
+    assert param(at, "layer") == ["readout"] and at.caption[0].value.startswith("10 neurons")
 
 
 def test_layer_page_opens_a_neuron(trained_logdir, monkeypatch):
@@ -257,7 +273,7 @@ def test_unanalysed_run_is_offered_an_analysis(trained_logdir, tmp_path, monkeyp
     at.button(key="analyse-one").click().run()
     no_traceback(at)
     assert (tmp_path / "l" / run / ANALYSIS_FILE).exists()
-    assert at.header[0].value == "Layer" and len(charts(at)) == 5
+    assert at.header[0].value == "Layer" and len(charts(at)) == 3
     # the same from the runs page
     (tmp_path / "l" / run / ANALYSIS_FILE).unlink()
     at = app(tmp_path / "l", monkeypatch)

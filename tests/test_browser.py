@@ -99,7 +99,12 @@ def test_deep_link_then_click_through(server, page, trained_logdir, tmp_path):
     # from the layer page, through its button, to a neuron's page
     page.goto(f"{server}/?page=layer&run={run}&layer=hidden")
     expect(page.get_by_role("heading", name="Layer", exact=True)).to_be_visible()
-    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(5)
+    # composition, simplex and the heatmap tab; the training curves draw when opened
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3)
+    page.get_by_role("tab", name="Goal and accuracy").click()
+    expect(page.get_by_text("goal / H(Y)").first).to_be_visible()
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(4)
+    page.get_by_role("tab", name="Neurons x checkpoints").click()
     page.get_by_role("button", name="Open neuron page").click()
     expect(page.get_by_text("Neuron 0 of layer hidden at step")).to_be_visible()
     assert "page=neuron" in page.url

@@ -7,10 +7,11 @@ from test_analysis import gate_run
 from inspector.analysis import analyze
 from inspector.charts import (
     CLASS_COLORS,
-    MAX_MARKS,
+    HEATMAP_ROWS,
     atom_composition,
     atom_heatmap,
     class_simplex,
+    finite_max,
     save_chart,
     smooth,
 )
@@ -43,10 +44,23 @@ def test_simplex_points_lie_in_the_triangle(layer):
         class_simplex(layer, 9)
 
 
-def test_heatmap_stays_under_the_mark_budget(layer):
-    big = layer.isel(neuron=np.zeros(30_000, dtype=int))  # 30k neurons x 3 checkpoints
+def test_heatmap_is_one_image_sorted_and_blocked(layer):
+    from test_raster import decode
+
+    from inspector.raster import diverging_rgba
+
+    def image(chart):
+        spec = chart.to_dict()
+        return decode(next(d for d in spec["datasets"].values() if "url" in d[0])[0]["url"])
+
+    values = layer.pid.sel(atom="{FC}").transpose("neuron", "checkpoint").values
+    ordered = values[np.argsort(-values[:, -1], kind="stable")]
+    np.testing.assert_array_equal(image(atom_heatmap(layer, "{FC}")),
+                                  diverging_rgba(ordered, finite_max(ordered)))
+    big = layer.isel(neuron=np.arange(30_000) % layer.sizes["neuron"])  # 30k neurons
     chart = atom_heatmap(big, "{FC}")
-    assert len(chart.data) <= MAX_MARKS and chart.data.bits.notna().all()
+    assert image(chart).shape == (HEATMAP_ROWS, 3, 4)
+    assert chart.to_dict()["layer"][0]["encoding"]["y"]["title"] == "neuron blocks of 100"
     with pytest.raises(InfomorphError, match="Unknown atom"):
         atom_heatmap(layer, "{X}")
 

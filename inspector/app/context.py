@@ -76,8 +76,10 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
     cols = st.columns([3, 1, 2])
     with cols[0]:
         run = nav.pick("Run", names, route.run, key="run")
-    if run != route.run:
-        nav.go(run=run)
+    if route.run is not None and run != route.run:
+        # another run has other layers and checkpoints: start from its defaults
+        nav.go(run=run, layer=None, neuron=None, checkpoint=None)
+    nav.follow("run", run, route.run)
     tree = data.analysis(logdir, run)
     layers = list(tree.children)
     if route.layer is not None and route.layer not in layers:
@@ -85,8 +87,7 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
             f"run {run} has no layer {route.layer!r}; it has: {', '.join(layers)}")
     with cols[1]:
         layer = nav.pick("Layer", layers, route.layer, key="layer")
-    if layer != route.layer:
-        nav.go(layer=layer)
+    nav.follow("layer", layer, route.layer)
     ds = tree[layer].ds
     steps = [int(s) for s in ds.checkpoint.values]
     if route.checkpoint is not None and route.checkpoint not in steps:

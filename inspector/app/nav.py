@@ -33,6 +33,21 @@ def go(**changes) -> None:
     st.rerun()
 
 
+def settle(**defaults) -> None:
+    """Write values the URL left out (the page shows defaults for them) into the URL, with
+    no rerun: the link stays complete, and the page is not drawn twice."""
+    st.query_params.from_dict(dataclasses.replace(_safe_current(), **defaults).query())
+
+
+def follow(field: str, chosen, named) -> None:
+    """After a picker: ``chosen`` becomes the URL's ``field``, settled when the URL named
+    nothing (``named`` is None), followed with a rerun when the user picked another."""
+    if named is None:
+        settle(**{field: chosen})
+    elif chosen != named:
+        go(**{field: chosen})
+
+
 def link(route: Route) -> str:
     """A relative deep link to ``route`` (for tables and to copy)."""
     return "?" + urlencode(route.query(), doseq=True)
@@ -45,7 +60,8 @@ def page_picker(page: str) -> str:
 
 def pick(label: str, options: list, current, key: str, **kwargs):
     """A selectbox showing ``current`` (or the first option); returns the chosen option.
-    Keyed by the current value, so the URL always wins over an older widget state."""
+    Keyed by the value shown, so the URL always wins over an older widget state, and a
+    default settled into the URL keeps the same widget."""
     options = list(options)
     index = options.index(current) if current in options else 0
-    return st.selectbox(label, options, index=index, key=f"{key}-{current}", **kwargs)
+    return st.selectbox(label, options, index=index, key=f"{key}-{options[index]}", **kwargs)

@@ -104,4 +104,5 @@ def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:
         st.info(f"The feedforward input ({weights.shape[1]} values) is not an image.")
         return
     st.altair_chart(receptive_field(weights[neuron], shape,
-                                    f"Receptive field (feedforward weights) at step {step}"))
+                                    f"Receptive field (feedforward weights) at step {step}"),
+                    width="content")

@@ -24,7 +24,8 @@ def register(sub) -> None:
 def command(logdir: Path, port: int) -> list[str]:
     from inspector.app import SCRIPT
 
-    return [sys.executable, "-m", "streamlit", "run", str(SCRIPT),
+    # inspector.app.serve is `streamlit` with the pages' imports paid before it listens
+    return [sys.executable, "-m", "inspector.app.serve", "run", str(SCRIPT),
             "--server.address", "127.0.0.1", "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--client.toolbarMode", "minimal",

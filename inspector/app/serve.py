@@ -1,0 +1,59 @@
+"""``python -m inspector.app.serve ARGS...``: Streamlit's ``streamlit ARGS...``, after loading
+what the pages need.
+
+A fresh server paid ~1.5 s on its first pages for imports and one-time set-ups (xarray's
+netCDF decoders, altair's JSON schema, Arrow); paid here, before the server listens, the
+first page a user opens renders as fast as any later one (bench/app_render.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+
+def warm() -> None:
+    """Import the pages and run each one-time set-up once (~1.5 s, no file is read)."""
+    import importlib
+    import io
+
+    import altair as alt
+    import numpy as np
+    import pandas as pd
+    import pyarrow as pa
+    import streamlit.runtime.caching.cache_data_api  # noqa: F401  (creates its logger)
+    import xarray as xr
+
+    from inspector.app.route import PAGES
+
+    # Streamlit's cache decorators warn that no runtime exists yet: true and harmless here,
+    # the cache storage is chosen on each call.
+    caching = logging.getLogger("streamlit.runtime.caching.cache_data_api")
+    level = caching.level
+    caching.setLevel(logging.ERROR)
+    try:
+        for page in PAGES:
+            importlib.import_module(f"inspector.app.{page}_page")
+    finally:
+        caching.setLevel(level)
+    # a netCDF round trip in memory: h5netcdf's and xarray's decoders load on first use
+    tiny = xr.DataTree(xr.Dataset({"v": ("x", [0.0])})).to_netcdf(engine="h5netcdf")
+    xr.open_datatree(io.BytesIO(bytes(tiny)), engine="h5netcdf").load()
+    frame = pd.DataFrame({"x": [0.0]})
+    alt.Chart(frame).mark_point().encode(x="x:Q").to_dict()  # loads and checks the schema
+    pa.Table.from_pandas(frame)
+
+    from inspector.raster import png_data_url
+
+    png_data_url(np.zeros((1, 1, 4), dtype=np.uint8))
+
+
+def main(argv: list[str]) -> int:
+    warm()
+    from streamlit.web.cli import main as streamlit
+
+    return streamlit(args=argv, prog_name="streamlit", standalone_mode=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
