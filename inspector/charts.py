@@ -154,20 +154,47 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
         width=420, height=380)
 
 
-def atom_heatmap(ds: xr.Dataset, atom: str) -> alt.LayerChart:
+HEATMAP_PICK = "row_pick"
+"""Name of the heatmap's click selection (``select=True``): the first neuron of the row."""
+
+
+def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False) -> alt.LayerChart:
     """One atom for every neuron (rows, sorted by the last value, largest on top) and
     checkpoint (columns, in order), drawn as one image. Past HEATMAP_ROWS neurons or
-    HEATMAP_COLUMNS checkpoints, adjacent rows / columns are averaged into blocks."""
+    HEATMAP_COLUMNS checkpoints, adjacent rows / columns are averaged into blocks. An
+    invisible mark per row carries its neurons and last value as a tooltip; ``select`` adds
+    a click selection named ``HEATMAP_PICK`` on the row's first neuron."""
     if atom not in ds.atom.values:
         raise InfomorphError(
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
     values = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
-    values = values[np.argsort(-np.nan_to_num(values[:, -1], nan=-np.inf), kind="stable")]
-    values, by_row, by_col = block_mean(values, HEATMAP_ROWS, HEATMAP_COLUMNS)
-    rows = "neuron (sorted by last value)" if by_row == 1 else f"neuron blocks of {by_row}"
-    columns = "checkpoint" if by_col == 1 else f"checkpoint blocks of {by_col}"
-    return image_chart(values, finite_max(values), x_title=columns, y_title=rows,
-                       legend_title="bits", width=520, height=300).properties(
+    order = np.argsort(-np.nan_to_num(values[:, -1], nan=-np.inf), kind="stable")
+    last = values[order, -1]
+    values, by_row, by_col = block_mean(values[order], HEATMAP_ROWS, HEATMAP_COLUMNS)
+    neurons = ds.neuron.values[order]
+    blocks = [neurons[i : i + by_row] for i in range(0, len(neurons), by_row)]
+    rows = pd.DataFrame({
+        "y": np.arange(len(blocks)), "y2": np.arange(len(blocks)) + 1,
+        "neuron": [int(b[0]) for b in blocks],
+        "neurons": [", ".join(map(str, b[:5])) + (f" … ({len(b)})" if len(b) > 5 else "")
+                    for b in blocks],
+        "last_bits": [float(np.nanmean(last[i : i + by_row]))
+                      for i in range(0, len(last), by_row)],
+    })
+    ylabel = "neuron (sorted by last value)" if by_row == 1 else f"neuron blocks of {by_row}"
+    xlabel = "checkpoint" if by_col == 1 else f"checkpoint blocks of {by_col}"
+    image = image_chart(values, finite_max(values), x_title=xlabel, y_title=ylabel,
+                        legend_title="bits", width=520, height=300)
+    # Near-transparent, not transparent: Vega does not hit-test fully transparent marks.
+    hover = alt.Chart(rows).mark_rect(opacity=0.001).encode(
+        x=alt.datum(0), x2=alt.datum(values.shape[1]), y="y:Q", y2="y2:Q",
+        tooltip=[alt.Tooltip("neurons:N", title="neurons"),
+                 alt.Tooltip("last_bits:Q", title="last value (bits)", format=".4f")])
+    if select:
+        hover = hover.add_params(
+            alt.selection_point(name=HEATMAP_PICK, fields=["neuron"], on="click"))
+    return alt.layer(*image.layer, hover).properties(
+        width=520, height=300,
         title={"text": f"{atom} of layer {ds.attrs.get('layer', '')}",
                "subtitle": _subtitle(ds)})
 

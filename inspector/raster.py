@@ -85,7 +85,7 @@ def image_chart(values: np.ndarray, limit: float, *, x_title: str, y_title: str,
         y2="y2:Q", url="url:N")
     legend = alt.Chart(pd.DataFrame({"value": [-limit, limit]})).mark_point(opacity=0).encode(
         color=alt.Color("value:Q", title=legend_title,
-                        legend=alt.Legend(gradientLength=min(200, max(60, height - 40))),
+                        legend=alt.Legend(gradientLength=min(150, max(60, height - 40))),
                         scale=alt.Scale(scheme="redblue", domain=[-limit, limit],
                                         reverse=True)))
     return alt.layer(image, legend).properties(width=width, height=height)

@@ -366,7 +366,7 @@ def test_a_click_on_the_simplex_names_a_neuron():
     from types import SimpleNamespace
 
     from inspector.app.layer_page import _picked_neuron
-    from inspector.charts import SIMPLEX_PICK
+    from inspector.charts import HEATMAP_PICK, SIMPLEX_PICK
 
     def event(points):
         return SimpleNamespace(selection={SIMPLEX_PICK: points})
@@ -375,6 +375,8 @@ def test_a_click_on_the_simplex_names_a_neuron():
     assert _picked_neuron(event([])) is None
     assert _picked_neuron(SimpleNamespace(selection={})) is None
     assert _picked_neuron(None) is None
+    heatmap = SimpleNamespace(selection={HEATMAP_PICK: [{"neuron": 3}]})
+    assert _picked_neuron(heatmap, HEATMAP_PICK) == 3 and _picked_neuron(heatmap) is None
 
 
 def test_a_damaged_analysis_is_offered_a_new_one(trained_logdir, tmp_path, monkeypatch):

@@ -115,6 +115,19 @@ def test_deep_link_then_click_through(server, page, trained_logdir, tmp_path):
         shutil.copy(shot, Path(os.environ["INFOMORPH_SCREENSHOTS"]) / "neuron.png")
 
 
+def test_a_click_on_a_heatmap_row_opens_its_neuron(server, page, trained_logdir):
+    run = next(iter(run_dirs(trained_logdir)))
+    page.goto(f"{server}/?page=layer&run={run}&layer=hidden")
+    heatmap = page.locator("[data-testid='stVegaLiteChart']").nth(2)
+    expect(heatmap.locator("canvas, svg").first).to_be_visible()
+    heatmap.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # Vega attaches its event handlers after the first draw
+    box = heatmap.bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.55)
+    expect(page.get_by_text("of layer hidden at step")).to_be_visible()
+    assert "page=neuron" in page.url
+
+
 def test_download_a_csv(server, page, tmp_path):
     page.goto(f"{server}/?page=export")
     expect(page.get_by_role("heading", name="Export", exact=True)).to_be_visible()

@@ -7,6 +7,7 @@ from test_analysis import gate_run
 from inspector.analysis import analyze
 from inspector.charts import (
     CLASS_COLORS,
+    HEATMAP_PICK,
     HEATMAP_ROWS,
     atom_composition,
     atom_heatmap,
@@ -57,6 +58,13 @@ def test_heatmap_is_one_image_sorted_and_blocked(layer):
     ordered = values[np.argsort(-values[:, -1], kind="stable")]
     np.testing.assert_array_equal(image(atom_heatmap(layer, "{FC}")),
                                   diverging_rgba(ordered, finite_max(ordered)))
+    hover = atom_heatmap(layer, "{FC}", select=True).to_dict()
+    rows = next(d for d in hover["datasets"].values() if "neurons" in d[0])
+    order = np.argsort(-values[:, -1], kind="stable")
+    assert [r["neuron"] for r in rows] == [int(layer.neuron[i]) for i in order]
+    assert [r["last_bits"] for r in rows] == pytest.approx(ordered[:, -1].tolist())
+    params = hover.get("params", []) + hover["layer"][-1].get("params", [])
+    assert [p["name"] for p in params] == [HEATMAP_PICK]
     big = layer.isel(neuron=np.arange(30_000) % layer.sizes["neuron"])  # 30k neurons
     chart = atom_heatmap(big, "{FC}")
     assert image(chart).shape == (HEATMAP_ROWS, 3, 4)

@@ -9,6 +9,7 @@ import streamlit as st
 from inspector.app import context, data, nav
 from inspector.app.route import Route
 from inspector.charts import (
+    HEATMAP_PICK,
     SIMPLEX_PICK,
     largest_atom,
 )
@@ -23,9 +24,9 @@ def _class_counts(ds, step: int) -> pd.DataFrame:
     return counts
 
 
-def _picked_neuron(event) -> int | None:
+def _picked_neuron(event, selection: str = SIMPLEX_PICK) -> int | None:
     try:
-        points = event.selection[SIMPLEX_PICK]
+        points = event.selection[selection]
     except (AttributeError, KeyError, TypeError):
         return None
     if points and "neuron" in points[0]:
@@ -77,7 +78,12 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
     with left:
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
-        st.altair_chart(chart("heatmap", atom), width="stretch")
+        event = st.altair_chart(chart("heatmap", atom, True), on_select="rerun",
+                                key=f"heatmap-{view.run}-{view.layer}-{atom}", width="stretch")
+        picked = _picked_neuron(event, HEATMAP_PICK)
+        if picked is not None:
+            nav.go(page="neuron", neuron=picked, checkpoint=step)
+        st.caption("Hover a row for its neurons; click it to open its (first) neuron.")
     with right:
         st.write("Neuron classes at this checkpoint")
         st.dataframe(_class_counts(ds, step), hide_index=True)
