@@ -64,7 +64,10 @@ def _layer_charts() -> dict:
 
 @st.cache_resource(max_entries=256, show_spinner=False)
 def _chart(kind: str, path: str, stamp: tuple, layer: str, args: tuple):
-    return _layer_charts()[kind](_analysis(path, stamp)[layer].ds, *args)
+    chart = _layer_charts()[kind](_analysis(path, stamp)[layer].ds, *args)
+    # Without ARIA, Vega builds no per-mark description string (format() of every field for
+    # every point): 10-15 % of a chart's drawing time in the browser (docs/benchmarks.md).
+    return chart.configure(aria=False)
 
 
 def chart(kind: str, logdir: str, run: str, layer: str, *args):
