@@ -348,6 +348,29 @@ def test_view_command_line(tmp_path, capsys):
     assert argv[-2:] == ["--", str(tmp_path)]
 
 
+def test_serve_warms_up_then_hands_over_to_streamlit(monkeypatch, capsys):
+    import streamlit.web.cli
+
+    from inspector.app import serve
+
+    seen = {}
+
+    def fake(args, prog_name, standalone_mode):
+        seen.update(args=args, prog_name=prog_name)
+        return 0
+
+    monkeypatch.setattr(streamlit.web.cli, "main", fake)
+    assert serve.main(["run", "app.py", "--", "LOGDIR"]) == 0
+    assert seen == {"args": ["run", "app.py", "--", "LOGDIR"], "prog_name": "streamlit"}
+
+    def broken():
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(serve, "warm", broken)
+    assert serve.main(["run", "app.py"]) == 0  # a failed warm-up still serves
+    assert "warm-up skipped (OSError: disk gone)" in capsys.readouterr().err
+
+
 def test_viewing_does_not_import_torch():
     # The app's views need lattices and labels only; torch (~2 s to import) loads on first
     # use of the estimators.

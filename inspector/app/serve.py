@@ -49,7 +49,10 @@ def warm() -> None:
 
 
 def main(argv: list[str]) -> int:
-    warm()
+    try:
+        warm()
+    except Exception as err:  # a slower first page beats no inspector at all
+        print(f"infomorph view: warm-up skipped ({type(err).__name__}: {err})", file=sys.stderr)
     from streamlit.web.cli import main as streamlit
 
     return streamlit(args=argv, prog_name="streamlit", standalone_mode=True)
