@@ -5,8 +5,9 @@ Run:  .venv/bin/python bench/test_time_sampling.py RUN_DIR [RUN_DIR ...] [--pass
 For each trained run (infomorphic presets), loads the last checkpoint's weights and scores the
 test set as the trainer does (one pass with sampled binary hidden outputs, label context
 zeroed, the sign correction of SCIENCE.md section 5) under two more sampling seeds, and with
-the readout's theta averaged over ``--passes`` passes. The recorded accuracy is the
-trainer's own (its generator's stream). Prints one markdown row per run.
+the readout's theta averaged over ``--passes`` passes (what ``--set eval_passes=K`` does
+during training). The recorded accuracy is the trainer's own (its generator's stream).
+Prints one markdown row per run.
 """
 
 from __future__ import annotations
@@ -19,25 +20,7 @@ import torch
 
 from storage import open_run
 from training.config import TrainConfig, make_config
-from training.trainer import EVAL_BATCH, Trainer
-
-
-def accuracy(trainer: Trainer, passes: int, seed: int) -> float:
-    """Test accuracy with the readout's theta averaged over ``passes`` stochastic passes."""
-    model, generator = trainer.model, torch.Generator().manual_seed(seed)
-    x, y = trainer.test_x, trainer.test_y
-    correct = 0
-    with torch.no_grad():
-        for i in range(0, len(x), EVAL_BATCH):
-            batch = x[i : i + EVAL_BATCH]
-            context = torch.zeros(len(batch), model.readout.neurons, dtype=batch.dtype,
-                                  device=batch.device)
-            theta = sum(model.run(batch, context, generator)["readout"].theta
-                        for _ in range(passes)) / passes
-            flip = theta.mean(0) >= 0.5
-            pred = torch.where(flip, 1 - theta, theta).argmax(1)
-            correct += int((pred == y[i : i + EVAL_BATCH]).sum())
-    return correct / len(x)
+from training.trainer import Trainer, accuracy
 
 
 def main() -> None:
@@ -54,8 +37,12 @@ def main() -> None:
         trainer = Trainer(config, run_dir, progress=False)
         trainer.load_weights(run_dir)
         recorded = float(run.metrics()["test_accuracy"].dropna().iloc[-1])
-        again = [accuracy(trainer, 1, seed) for seed in (1, 2)]
-        mean = accuracy(trainer, args.passes, 123)
+        def score(passes: int, seed: int) -> float:
+            return accuracy(trainer.model, trainer.test_x, trainer.test_y,
+                            torch.Generator().manual_seed(seed), passes)
+
+        again = [score(1, seed) for seed in (1, 2)]
+        mean = score(args.passes, 123)
         print(f"| {run_dir.name} | {100 * recorded:.2f} | "
               f"{', '.join(f'{100 * a:.2f}' for a in again)} | {100 * mean:.2f} |", flush=True)
 

@@ -162,6 +162,7 @@ def test_sign_correction_flips_inverted_readout_neurons():
         ({"hiden": "5"}, "Unknown config key 'hiden'; choose one of: preset, data,"),
         ({"hidden": "many"}, "hidden must be an int, got 'many'"),
         ({"hidden": "0"}, "hidden must be >= 1, got 0"),
+        ({"eval_passes": "0"}, "eval_passes must be >= 1, got 0"),
         ({"lr_hidden": "fast"}, "lr_hidden must be a float or none, got 'fast'"),
         (
             {"data": "cifar"},
@@ -298,6 +299,28 @@ def test_feedback_context_comes_from_the_readout_not_the_label():
         if same:  # C = W_C r + b_C for a +-1 readout output r
             r = torch.linalg.lstsq(c_map.weight, (a - c_map.bias).T).solution.T
             assert torch.allclose(r.abs(), torch.ones_like(r), atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["trivariate-sparse", "backprop"])
+def test_evaluation_averages_stochastic_passes(name):
+    from training.trainer import accuracy, build_model
+
+    model = build_model(make_config({"preset": name, "hidden": "8"}), 16, 4, "cpu",
+                        torch.Generator().manual_seed(0))
+    x = torch.randn(50, 16, generator=torch.Generator().manual_seed(1))
+    one = model.predict(x, torch.Generator().manual_seed(2))
+    assert torch.equal(one, model.predict(x, torch.Generator().manual_seed(2), passes=1))
+    gen = torch.Generator().manual_seed(3)
+    if name == "backprop":
+        mean = sum(model.logits(x, gen)[0] for _ in range(5)) / 5
+        expected = mean.argmax(1)
+    else:
+        context = torch.zeros(50, 4)
+        theta = sum(model.run(x, context, gen)["readout"].theta for _ in range(5)) / 5
+        expected = torch.where(theta.mean(0) >= 0.5, 1 - theta, theta).argmax(1)
+    assert torch.equal(model.predict(x, torch.Generator().manual_seed(3), passes=5), expected)
+    y = expected
+    assert accuracy(model, x, y, torch.Generator().manual_seed(3), passes=5) == 1.0
 
 
 def test_hidden_binning_overrides_the_preset(tmp_path):

@@ -41,6 +41,7 @@ class TrainConfig:
     load: float = 0.2  # memory presets: patterns per neuron
     cue_noise: float = 0.05  # memory presets: share of a cue's bits flipped for recall
     train_noise: float = 0.0  # memory preset: share of the recurrent state's bits flipped
+    eval_passes: int = 1  # stochastic test passes averaged per prediction (1: paper (b))
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -76,6 +77,7 @@ class TrainConfig:
             "lateral_steps",
             "checkpoints",
             "probe_size",
+            "eval_passes",
         ):
             if getattr(self, name) < 1:
                 raise InfomorphError(f"{name} must be >= 1, got {getattr(self, name)}")

@@ -77,11 +77,13 @@ class InfomorphicNetwork(nn.Module):
         return passes
 
     @torch.no_grad()
-    def predict(self, x: Tensor, generator=None) -> Tensor:
+    def predict(self, x: Tensor, generator=None, passes: int = 1) -> Tensor:
         """Class predictions with the label context zeroed and the sign correction of
-        SCIENCE.md section 5 (readout neurons firing on average >= 0.5 are flipped)."""
+        SCIENCE.md section 5 (readout neurons firing on average >= 0.5 are flipped); with
+        ``passes`` > 1 the readout's theta is averaged over that many stochastic passes."""
         context = torch.zeros(x.shape[0], self.readout.neurons, device=x.device, dtype=x.dtype)
-        theta = self.run(x, context, generator)["readout"].theta
+        theta = sum(self.run(x, context, generator)["readout"].theta
+                    for _ in range(passes)) / passes
         flip = theta.mean(0) >= 0.5
         return torch.where(flip, 1 - theta, theta).argmax(1)
 
@@ -117,5 +119,7 @@ class BackpropNetwork(nn.Module):
         return self.readout(y), pre, y
 
     @torch.no_grad()
-    def predict(self, x: Tensor, generator=None) -> Tensor:
-        return self.logits(x, generator)[0].argmax(1)
+    def predict(self, x: Tensor, generator=None, passes: int = 1) -> Tensor:
+        """Class predictions; with ``passes`` > 1, from logits averaged over stochastic
+        passes."""
+        return (sum(self.logits(x, generator)[0] for _ in range(passes)) / passes).argmax(1)

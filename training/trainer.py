@@ -177,12 +177,12 @@ def _one_hot(y: torch.Tensor, classes: int) -> torch.Tensor:
     return nn.functional.one_hot(y, classes).float()
 
 
-def _accuracy(model, x: torch.Tensor, y: torch.Tensor, generator) -> float:
+def accuracy(model, x: torch.Tensor, y: torch.Tensor, generator, passes: int = 1) -> float:
+    """Share of ``x`` predicted as ``y``, with ``passes`` stochastic passes per prediction."""
     correct = 0
     for i in range(0, len(x), EVAL_BATCH):
-        correct += int(
-            (model.predict(x[i : i + EVAL_BATCH], generator) == y[i : i + EVAL_BATCH]).sum()
-        )
+        pred = model.predict(x[i : i + EVAL_BATCH], generator, passes)
+        correct += int((pred == y[i : i + EVAL_BATCH]).sum())
     return correct / max(len(x), 1)
 
 
@@ -314,11 +314,13 @@ class Trainer:
         return out
 
     def _metrics(self, loss: float) -> dict[str, float]:
+        passes = self.config.eval_passes
         return {
             "loss": loss,
-            "train_accuracy": _accuracy(self.model, *self.train_eval, self.generator),
-            "val_accuracy": _accuracy(self.model, self.val_x, self.val_y, self.generator),
-            "test_accuracy": _accuracy(self.model, self.test_x, self.test_y, self.generator),
+            "train_accuracy": accuracy(self.model, *self.train_eval, self.generator, passes),
+            "val_accuracy": accuracy(self.model, self.val_x, self.val_y, self.generator, passes),
+            "test_accuracy": accuracy(self.model, self.test_x, self.test_y, self.generator,
+                                      passes),
         }
 
     # ------------------------------------------------------------------ loop
