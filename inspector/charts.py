@@ -67,18 +67,42 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     return out
 
 
+ATOM_SHADES_UP_TO = 30
+"""Lattices with at most this many atoms (n <= 3) give each atom its own shade of its class's
+colour in the composition chart; larger ones (166 atoms at n = 4) colour by class only."""
+
+
+def atom_shades(atoms: list[str], classes: list[str]) -> list[str]:
+    """One colour per atom: shades of its class colour (``CLASS_COLORS``), from darker to
+    lighter in lattice order within the class, so atoms differ while the hue names the class."""
+    counts = {c: classes.count(c) for c in set(classes)}
+    seen: dict[str, int] = {}
+    shades = []
+    for cls in classes:
+        k, i = counts[cls], seen.get(cls, 0)
+        seen[cls] = i + 1
+        t = 0.0 if k == 1 else -0.45 + 0.8 * i / (k - 1)  # < 0: towards black, > 0: white
+        base = np.array([int(CLASS_COLORS[cls][j:j + 2], 16) for j in (1, 3, 5)], float)
+        rgb = base * (1 + t) if t < 0 else base + (255 - base) * t
+        shades.append("#" + "".join(f"{round(v):02X}" for v in np.clip(rgb, 0, 255)))
+    return shades
+
+
 def atom_composition(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
-    """Layer mean of every atom over training (one line per atom, coloured by its class),
-    with the spread across neurons (quartiles) as a band."""
+    """Layer mean of every atom over training (one line per atom: a shade of its class's
+    colour, or the class colour past ATOM_SHADES_UP_TO atoms), with the spread across
+    neurons (quartiles) as a band."""
     pid = ds.pid
-    classes = dict(zip(pid.atom.values, atom_classes(len(ds.source)), strict=True))
+    atoms = [str(a) for a in pid.atom.values]
+    class_of = atom_classes(len(ds.source))
+    classes = dict(zip(atoms, class_of, strict=True))
     values = pid.transpose("checkpoint", "atom", "neuron").values
     # numpy's quantile is ~10x xarray's on (100 checkpoints, 18 atoms, 1000 neurons)
     quantile = np.nanquantile if np.isnan(values).any() else np.quantile
     q25, q75 = quantile(values, [0.25, 0.75], axis=-1)
     frame = pd.DataFrame({
         "checkpoint": np.repeat(pid.checkpoint.values, pid.sizes["atom"]),
-        "atom": np.tile(pid.atom.values, pid.sizes["checkpoint"]),
+        "atom": np.tile(atoms, pid.sizes["checkpoint"]),
         "mean": pid.mean("neuron").transpose("checkpoint", "atom").values.ravel(),
         "q25": q25.ravel(),
         "q75": q75.ravel(),
@@ -88,13 +112,18 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
             frame[col] = frame.groupby("atom")[col].transform(
                 lambda v: smooth(v.to_numpy(), smoothing))
     frame["class"] = frame.atom.map(classes)
+    if len(atoms) <= ATOM_SHADES_UP_TO:
+        color = alt.Color("atom:N", title="atom (hue: class)", sort=atoms,
+                          scale=alt.Scale(domain=atoms, range=atom_shades(atoms, class_of)),
+                          legend=alt.Legend(symbolLimit=0, labelLimit=120, symbolType="stroke",
+                                            symbolOpacity=1, symbolStrokeWidth=3))
+    else:
+        color = alt.Color("class:N", scale=class_scale(), title="atom class")
     base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
     band = base.mark_area(opacity=0.15).encode(
-        y="q25:Q", y2="q75:Q", color=alt.Color("class:N", scale=class_scale()),
-        detail="atom:N")
+        y="q25:Q", y2="q75:Q", color=color, detail="atom:N")
     line = base.mark_line().encode(
-        y=alt.Y("mean:Q", title="layer mean (bits)"),
-        color=alt.Color("class:N", scale=class_scale(), title="atom class"),
+        y=alt.Y("mean:Q", title="layer mean (bits)"), color=color,
         detail="atom:N", tooltip=["atom", "class", "checkpoint", "mean", "q25", "q75"])
     return (band + line).properties(
         title={"text": f"Atoms of layer {ds.attrs.get('layer', '')} over training",

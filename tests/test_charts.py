@@ -26,12 +26,41 @@ def layer(tmp_path_factory):
 
 
 def test_composition_is_aggregated_and_coloured_by_class(layer):
+    import colorsys
+
+    from inspector.atom_classes import atom_classes
+
     spec = atom_composition(layer).to_dict()
     data = next(iter(spec["datasets"].values()))
     assert len(data) == 3 * 4  # checkpoints x atoms, not neurons
-    colors = spec["layer"][1]["encoding"]["color"]["scale"]
-    assert colors["range"] == list(CLASS_COLORS.values())
+    scale = spec["layer"][1]["encoding"]["color"]["scale"]
+    atoms, classes = [str(a) for a in layer.atom.values], atom_classes(len(layer.source))
+    assert scale["domain"] == atoms and len(set(scale["range"])) == len(atoms)
+
+    def hue(color):
+        return colorsys.rgb_to_hsv(*(int(color[i:i + 2], 16) / 255 for i in (1, 3, 5)))[0]
+
+    for cls, shade in zip(classes, scale["range"], strict=True):  # a shade of its class
+        assert abs(hue(shade) - hue(CLASS_COLORS[cls])) < 0.02
     assert "probe samples" in spec["title"]["subtitle"]
+
+
+def test_atom_shades_and_the_class_colours_of_large_lattices(layer):
+    import xarray as xr
+
+    from inspector.atom_classes import atom_classes
+    from inspector.charts import atom_shades
+    from inspector.pid import lattice
+
+    shades = atom_shades(["a", "b", "c", "d"], ["unique", "redundant", "redundant", "redundant"])
+    assert shades[0] == CLASS_COLORS["unique"] and len(set(shades[1:])) == 3
+    labels = lattice(4).labels()
+    pid = np.random.default_rng(0).normal(size=(2, 3, len(labels)))
+    big = xr.Dataset({"pid": (("checkpoint", "neuron", "atom"), pid)},
+                     coords={"checkpoint": [0, 1], "atom": labels, "source": list("1234")})
+    color = atom_composition(big).to_dict()["layer"][1]["encoding"]["color"]
+    assert color["field"] == "class" and color["scale"]["range"] == list(CLASS_COLORS.values())
+    assert len(atom_classes(4)) == 166
 
 
 def test_simplex_points_lie_in_the_triangle(layer):
