@@ -116,7 +116,9 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
         color = alt.Color("atom:N", title="atom (hue: class)", sort=atoms,
                           scale=alt.Scale(domain=atoms, range=atom_shades(atoms, class_of)),
                           legend=alt.Legend(symbolLimit=0, labelLimit=120, symbolType="stroke",
-                                            symbolOpacity=1, symbolStrokeWidth=3))
+                                            symbolOpacity=1, symbolStrokeWidth=3,
+                                            columns=2 if len(atoms) > 10 else 1,
+                                            rowPadding=1, columnPadding=6))
     else:
         color = alt.Color("class:N", scale=class_scale(), title="atom class")
     base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
