@@ -209,8 +209,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False) -> alt.LayerCh
         "neuron": [int(b[0]) for b in blocks],
         "neurons": [", ".join(map(str, b[:5])) + (f" … ({len(b)})" if len(b) > 5 else "")
                     for b in blocks],
-        "last_bits": [float(np.nanmean(last[i : i + by_row]))
-                      for i in range(0, len(last), by_row)],
+        "last_bits": block_mean(last[:, None], HEATMAP_ROWS, 1)[0][:, 0],
     })
     ylabel = "neuron (sorted by last value)" if by_row == 1 else f"neuron blocks of {by_row}"
     xlabel = "checkpoint" if by_col == 1 else f"checkpoint blocks of {by_col}"
