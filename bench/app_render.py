@@ -59,8 +59,8 @@ def browser_render(logdir: Path, query: str, charts: int):
     """Seconds in headless Chromium against a freshly started server, each until the page is
     drawn: the runs page first (cold), the runs page again (the browser's cost of loading the
     app: the baseline), the layer page through the runs page's button at once (no reload; the
-    run's analysis as far as the runs page's prefetch got: what a user does, minus the time
-    a user takes to click), and the deep link ``query`` (a reload; warm caches).
+    run's analysis is loaded on that click: what a user does), and the deep link ``query``
+    (a reload; warm caches).
     None without Chromium."""
     chromium = shutil.which("chromium")
     if not chromium:

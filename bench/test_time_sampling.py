@@ -2,7 +2,7 @@
 
 Run:  .venv/bin/python bench/test_time_sampling.py RUN_DIR [RUN_DIR ...] [--passes 10]
 
-For each trained run (infomorphic presets), loads the last checkpoint's weights and scores the
+For each trained classification run, loads the last checkpoint's weights and scores the
 test set as the trainer does (one pass with sampled binary hidden outputs, label context
 zeroed, the sign correction of SCIENCE.md section 5) under two more sampling seeds, and with
 the readout's theta averaged over ``--passes`` passes (what ``--set eval_passes=K`` does
@@ -37,6 +37,7 @@ def main() -> None:
         trainer = Trainer(config, run_dir, progress=False)
         trainer.load_weights(run_dir)
         recorded = float(run.metrics()["test_accuracy"].dropna().iloc[-1])
+
         def score(passes: int, seed: int) -> float:
             return accuracy(trainer.model, trainer.test_x, trainer.test_y,
                             torch.Generator().manual_seed(seed), passes)

@@ -76,10 +76,11 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
     cols = st.columns([3, 1, 2])
     with cols[0]:
         run = nav.pick("Run", names, route.run, key="run")
-    if route.run is not None and run != route.run:
+    if route.run is None:
+        nav.settle(run=run)
+    elif run != route.run:
         # another run has other layers and checkpoints: start from its defaults
         nav.go(run=run, layer=None, neuron=None, checkpoint=None)
-    nav.follow("run", run, route.run)
     tree = data.analysis(logdir, run)
     layers = list(tree.children)
     if route.layer is not None and route.layer not in layers:
