@@ -6,7 +6,7 @@ One computation, two ways of reaching the marginals it needs:
 - from samples (``pid_from_samples``): hard source codes and a target distribution per sample
   (one-hot, or soft [1 - theta, theta]), p(s, t) = (1/B) sum_i 1{s_i = s} q_i(t). Marginals are
   group sums over occupied cells only, so the cost grows with the number of samples, not with
-  bins**n.
+  bins**n (grids small next to the samples go through the table instead, which is faster).
 
 For an antichain alpha = {a_1..a_m} and a realisation (s, t), with events A_j = {S_{a_j} = s_{a_j}}:
 
@@ -50,7 +50,7 @@ threads: much of the estimator (scatter-adds, sorts, gathers) runs on one core p
 _BLOCK_ELEMENTS = 1 << 20
 """Split batches are cut into blocks of about this many input elements (at least one per
 thread): a whole (1000, 20, 20, 20, 2) batch per thread spends its time copying tables far
-larger than the caches (dense trivariate tables: 2.4 -> 2.0 ms each, measured)."""
+larger than the caches (dense trivariate tables: 2.7 -> 2.0 ms each, measured)."""
 
 
 @functools.cache
@@ -333,9 +333,9 @@ def _dense_points(
 ) -> Iterator[tuple[_Points, torch.Size]]:
     """Every cell of each union's grid is a point. ``pmf`` (R, k_1..k_n, T); also yields the
     union's grid shape (k_i on the union's axes, 1 elsewhere). With ``compact``, cells of
-    probability 0 are dropped when they are the majority (they add nothing to the averages;
-    they do carry gradient, so callers only compact tables that need none). ``needed`` as
-    :func:`_groups`."""
+    probability 0 are dropped when fewer than ``_COMPACT_BELOW`` of a union's cells are
+    occupied (empty cells add nothing to the averages; they do carry gradient, so callers
+    only compact tables that need none). ``needed`` as :func:`_groups`."""
     n = lat.n_sources
     rows, t_size = pmf.shape[0], pmf.shape[-1]
     # Target axis first: torch reduces a (..., k, T=2) table over k or T up to 10x slower
@@ -544,9 +544,9 @@ def _points_from_samples(
     """Points for the averaged terms from samples: through the dense table when its grid is
     small next to the samples (say 20 x 20 bins and 2048 samples: a table of 400 cells per
     row is cheaper than keying, sorting and gathering 2048 samples), else at the occupied
-    cells only. Same values either way (tested). Not for targets that need a
-    gradient: a table with gradients cannot drop its empty cells, and training's batches
-    (1024 samples, few occupied cells) then ran 20 % slower through it (measured)."""
+    cells only. Same values either way (tested). Not for targets that need a gradient: a
+    table with gradients cannot drop its empty cells, and training's batches (1024 samples,
+    few occupied cells) then ran 20 % slower through it (measured)."""
     if (not target.requires_grad
             and math.prod(n_bins) <= _TABLE_CELLS_PER_SAMPLE * codes.shape[-2]):
         pmf = pmf_from_samples(codes, target, n_bins)
@@ -555,7 +555,9 @@ def _points_from_samples(
 
 
 def pid_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> PIDTerms:
-    """I^sx decomposition estimated from samples, touching only occupied cells.
+    """I^sx decomposition estimated from samples: through the dense table when it has at
+    most ``_TABLE_CELLS_PER_SAMPLE`` cells per sample, else touching only occupied cells (the
+    cost grows with the number of samples, not with bins**n).
 
     Shapes: ``codes`` (*batch, sample, source) int64 bin indices, source i in [0, n_bins[i]);
     ``target`` (*batch, sample, T) the target distribution of each sample (one-hot for hard
