@@ -103,8 +103,11 @@ def test_compacted_grids_give_the_numbers_of_whole_grids(case, zeros):
     # Without gradients, mostly empty union grids are compacted to their occupied cells.
     n, p = case
     rng = np.random.default_rng(0)
-    table = torch.from_numpy(p * (rng.random(p.shape) >= zeros))
-    table = table / table.sum() if table.sum() > 0 else torch.from_numpy(p)
+    tables = []
+    for _ in range(3):  # a batch: rows with different occupied cells
+        table = p * (rng.random(p.shape) >= zeros)
+        tables.append(table / table.sum() if table.sum() > 0 else p)
+    table = torch.from_numpy(np.stack(tables))
     compacted = pid_from_pmf(table, n)
     whole = pid_from_pmf(table.clone().requires_grad_(True), n)  # never compacted
     for a, b in zip(compacted, whole, strict=True):
