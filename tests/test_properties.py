@@ -114,6 +114,19 @@ def test_compacted_grids_give_the_numbers_of_whole_grids(case, zeros):
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), atol=1e-12)
 
 
+def test_sparse_tables_take_the_compacted_path():
+    # The hypothesis test above only compares; this one makes sure the path it guards runs.
+    rng = np.random.default_rng(1)
+    p = rng.random((4, 3, 3, 3, 2)) * (rng.random((4, 3, 3, 3, 2)) < 0.1)
+    p[:, 0, 0, 0, 0] += 0.01  # no empty row
+    table = torch.from_numpy(p / p.sum(axis=(1, 2, 3, 4), keepdims=True))
+    with mock.patch.object(isx, "_ravel", wraps=isx._ravel) as spy:
+        compacted = pid_from_pmf(table, 3)
+    assert spy.called
+    whole = pid_from_pmf(table.clone().requires_grad_(True), 3)
+    torch.testing.assert_close(compacted.atoms, whole.atoms.detach(), rtol=0, atol=1e-12)
+
+
 @st.composite
 def sample_sets(draw):
     n = draw(st.integers(1, 4))
