@@ -377,12 +377,13 @@ def _dense_points(
 
 
 def _ravel(coords: tuple[Tensor, ...], shape: Sequence[int]) -> Tensor:
-    """Flat index into a grid of ``shape`` (1 on broadcast axes) of cells given by their
-    coordinates on a larger grid with the same number of axes."""
-    flat = torch.zeros_like(coords[0])
+    """Row-major flat index into a grid of ``shape`` of cells given by one coordinate tensor
+    per axis; axes of size 1 are skipped (their coordinate may lie on a larger grid)."""
+    flat = None
     for coord, size in zip(coords, shape, strict=True):
-        flat = flat * size + coord if size > 1 else flat
-    return flat
+        if size > 1:
+            flat = coord if flat is None else flat * size + coord
+    return torch.zeros_like(coords[0]) if flat is None else flat
 
 
 def _flatten_pmf(pmf: Tensor, n_sources: int) -> tuple[torch.Size, Tensor]:
@@ -441,14 +442,10 @@ def pointwise_from_pmf(pmf: Tensor, n_sources: int) -> PointwiseTerms:
 def _cell_key(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, int]:
     """Row-offset key of the cell (row, s_U) of each sample: (R * B,) int64, and R * |grid_U|."""
     rows, samples, n = codes.shape
-    key = torch.zeros(rows, samples, dtype=torch.int64, device=codes.device)
-    size = 1
-    for i in range(n):
-        if (mask >> i) & 1:
-            key = key * n_bins[i] + codes[..., i]
-            size *= n_bins[i]
-    key = key + torch.arange(rows, device=codes.device).unsqueeze(1) * size
-    return key.reshape(-1), rows * size
+    row = torch.arange(rows, device=codes.device).unsqueeze(1).expand(rows, samples)
+    shape = [rows] + [n_bins[i] if (mask >> i) & 1 else 1 for i in range(n)]
+    key = _ravel((row, *codes.unbind(-1)), shape)
+    return key.reshape(-1), math.prod(shape)
 
 
 def _cell_ids(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, int]:
