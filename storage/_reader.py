@@ -254,7 +254,8 @@ class Run:
             "preset": self.spec.config.get("preset"),
             "dataset": self.spec.probe.dataset,
             "layers": [{"name": x.name, "neurons": x.neurons, "sources": x.source_names,
-                        "activation": x.activation} for x in self.spec.layers],
+                        "activation": x.activation, "goal": dict(x.goal)}
+                       for x in self.spec.layers],
             "checkpoints": len(metrics),
             "last_step": int(metrics.index[-1]) if len(metrics) else None,
             "last_metrics": last,

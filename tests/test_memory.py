@@ -91,6 +91,18 @@ def test_memory_preset_records_a_run_whose_redundancy_grows(tmp_path, capsys):
     assert float(red[0]) < 0.2 < 0.8 < float(red[-1])
 
 
+def test_memory_preset_takes_a_custom_goal(tmp_path):
+    assert cli(["train", "--preset", "memory", "--logdir", str(tmp_path), "--name", "g",
+                "--set", "hidden=20", "--set", "epochs=3", "--set", "checkpoints=2",
+                "--set", "goal={E}{I}=1,{EI}=-0.5", "--quiet"]) == 0
+    run = open_run(tmp_path / "g")
+    assert dict(run.layers[0].goal) == {"{E}{I}": 1.0, "{EI}": -0.5}
+    logged = run.train_atoms("memory")
+    atoms = logged.train_atoms.astype("float64")
+    np.testing.assert_allclose(
+        logged.train_goal, atoms.sel(atom="{E}{I}") - 0.5 * atoms.sel(atom="{EI}"), atol=1e-5)
+
+
 def test_hebbian_preset_is_one_checkpoint_without_a_goal(tmp_path, capsys):
     assert cli(["train", "--preset", "memory-hebbian", "--logdir", str(tmp_path), "--name",
                 "h", "--set", "hidden=50", "--set", "load=0.1", "--quiet"]) == 0
@@ -104,6 +116,7 @@ def test_hebbian_preset_is_one_checkpoint_without_a_goal(tmp_path, capsys):
     ({"preset": "memory", "data": "mnist"}, "stores synthetic random patterns"),
     ({"preset": "memory", "load": "0"}, "load must be > 0"),
     ({"preset": "memory", "cue_noise": "0.7"}, "cue_noise must be in [0, 0.5]"),
+    ({"preset": "memory-hebbian", "goal": "{E}{I}=1"}, "has no hidden layer that learns"),
 ])
 def test_memory_config_errors(sets, message):
     with pytest.raises(InfomorphError, match=message.replace("[", r"\[").replace("]", r"\]")):

@@ -285,7 +285,8 @@ def test_info_json(tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["status"] == "finished" and summary["checkpoints"] == 3
     assert summary["layers"][0] == {"name": "hidden", "neurons": 6,
-                                     "sources": ["F", "C", "L"], "activation": "trivariate"}
+                                     "sources": ["F", "C", "L"], "activation": "trivariate",
+                                     "goal": {"{F}{C}": 1.0}}
     assert summary["last_metrics"]["loss"] == pytest.approx(1 / 3)
 
 

@@ -330,3 +330,61 @@ def test_hidden_binning_overrides_the_preset(tmp_path):
     assert spec == {"hidden": "quantile", "readout": "maxnorm"}
     with pytest.raises(InfomorphError, match="Unknown hidden_binning 'discrete'"):
         make_config({"hidden_binning": "discrete"})
+
+
+def test_custom_goals_from_set_and_toml_train_and_are_recorded(tmp_path, capsys):
+    # --set takes JSON or LABEL=WEIGHT lists; labels may list sources in any order
+    config = make_config({**FAST, "preset": "trivariate-heuristic",
+                          "goal": "{C}{F}=1, {F}{L}=-0.5, H_res=0.1",
+                          "readout_goal": '{"{F}{C}": 1, "{F}": -0.2}'})
+    assert config.goal == {"{C}{F}": 1.0, "{F}{L}": -0.5, "H_res": 0.1}
+    run = open_run(train(config, tmp_path, "set", progress=False))
+    goals = {layer.name: dict(layer.goal) for layer in run.layers}
+    assert goals == {"hidden": config.goal, "readout": {"{F}{C}": 1.0, "{F}": -0.2}}
+    logged = run.train_atoms("hidden")
+    atoms = logged.train_atoms.astype("float64")
+    # G = Pi{F}{C} - 0.5 Pi{F}{L} + 0.1 H_res, with 0 <= H_res <= H(Y) <= 1 bit
+    atom_part = atoms.sel(atom="{F}{C}") - 0.5 * atoms.sel(atom="{F}{L}")
+    residual_part = logged.train_goal.values - atom_part.values
+    assert np.all(residual_part >= -1e-5) and np.all(residual_part <= 0.1 + 1e-5)
+    assert residual_part.max() > 1e-3  # the H_res term is really in the goal
+    # TOML: a [goal] table; info prints the goal
+    toml = tmp_path / "goal.toml"
+    toml.write_text('preset = "bivariate-context"\nepochs = 1\nhidden = 6\ncheckpoints = 2\n'
+                    'probe_size = 32\n[goal]\n"{F}{C}" = 1\n"{FC}" = -0.25\n')
+    assert main(["train", "--config", str(toml), "--logdir", str(tmp_path),
+                 "--name", "toml", "--quiet"]) == 0
+    assert dict(open_run(tmp_path / "toml").layers[0].goal) == {"{F}{C}": 1.0, "{FC}": -0.25}
+    capsys.readouterr()
+    assert main(["info", str(tmp_path / "toml")]) == 0
+    assert "goal {F}{C} - 0.25 {FC}" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"goal": "{F}{X}=1"}, "goal: atom label '{F}{X}': unknown source"),
+        ({"goal": "{F}{X}=1"}, "atoms of sources FCL are: {F}{C}{L}, {F}{C}, {F}{L}"),
+        ({"goal": "{F}{C}=big"}, "goal weight of '{F}{C}' must be a number, got 'big'"),
+        ({"goal": "{F}{C}=0"}, "every weight is 0"),
+        ({"goal": "{}"}, "goal names no atom"),
+        ({"goal": "[1, 2]"}, "goal must map atom labels to weights"),
+        ({"goal": "{F}{C}=1", "preset": "backprop"}, "backprop preset has no hidden layer"),
+        ({"goal": "{F}{C}=1", "preset": "memory"}, "sources are: E, I"),
+        ({"goal": "{FC}{F}=1"}, "is not an antichain"),
+        ({"readout_goal": "{F}{L}=1"}, "readout_goal: atom label '{F}{L}'"),
+        ({"readout_goal": "{F}{C}=1", "preset": "backprop"}, "has no infomorphic readout"),
+    ],
+)
+def test_custom_goal_errors_name_what_is_allowed(overrides, message):
+    with pytest.raises(InfomorphError) as err:
+        make_config(overrides)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
+def test_custom_goal_survives_resume(tmp_path):
+    config = make_config({**FAST, "preset": "trivariate-sparse", "goal": "{F}{C}=1,{F}{L}=-1"})
+    run_dir = train(config, tmp_path, "r", progress=False)
+    reread = make_config({k: v for k, v in open_run(run_dir).config.items()
+                          if k in config.__dataclass_fields__})
+    assert reread.goal == config.goal and reread == config

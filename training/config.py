@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import tomllib
 import types
 import typing
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from inspector.errors import InfomorphError, choose_one
 from training.data import DATASETS
+from training.goals import goal_vector
 from training.presets import PRESETS
 
 HIDDEN_BINNINGS = ("fixed", "maxnorm", "quantile")
@@ -42,6 +44,9 @@ class TrainConfig:
     cue_noise: float = 0.05  # memory presets: share of a cue's bits flipped for recall
     train_noise: float = 0.0  # memory preset: share of the recurrent state's bits flipped
     eval_passes: int = 1  # stochastic test passes averaged per prediction (1: paper (b))
+    # Goals by atom label over the layer's sources, e.g. {"{F}{C}": 1, "{F}{L}": -1, "H_res": 0.1}.
+    goal: dict[str, float] | None = None  # None: the preset's goal for its hidden layers
+    readout_goal: dict[str, float] | None = None  # None: paper (b)'s readout goal (sources F, C)
 
     def __post_init__(self) -> None:
         if self.preset not in PRESETS:
@@ -88,6 +93,46 @@ class TrainConfig:
                 raise InfomorphError(f"{name} must be >= 0, got {getattr(self, name)}")
         if self.device not in ("cpu", "cuda") and not self.device.startswith("cuda:"):
             raise choose_one("device", self.device, ("cpu", "cuda", "cuda:N"))
+        self._check_goals()
+
+    def _check_goals(self) -> None:
+        """Custom goals must name atoms of the layers they replace the goal of."""
+        spec = PRESETS[self.preset]
+        if self.goal is not None:
+            if spec.task == "memory":
+                sources = [("E", "I")] if self.preset == "memory" else []
+            else:
+                sources = [h.sources for h in spec.hidden if h.goal is not None]
+            if not sources:
+                raise InfomorphError(
+                    f"goal: the {self.preset} preset has no hidden layer that learns from a "
+                    "goal; presets with one: " + ", ".join(_presets_with_hidden_goal()))
+            for names in sources:
+                _check_goal("goal", self.goal, names)
+            self.goal = {label: float(w) for label, w in self.goal.items()}
+        if self.readout_goal is not None:
+            if spec.task == "memory" or spec.backprop:
+                raise InfomorphError(
+                    f"readout_goal: the {self.preset} preset has no infomorphic readout")
+            _check_goal("readout_goal", self.readout_goal, ("F", "C"))
+            self.readout_goal = {label: float(w) for label, w in self.readout_goal.items()}
+
+
+def _presets_with_hidden_goal() -> list[str]:
+    return [name for name, p in PRESETS.items()
+            if any(h.goal is not None for h in p.hidden) or name == "memory"]
+
+
+def _check_goal(key: str, goal: dict, names: tuple[str, ...]) -> None:
+    if not goal:
+        raise InfomorphError(f"{key} names no atom; give at least one, e.g. "
+                             f'{{"{{{names[0]}}}{{{names[1]}}}": 1}}')
+    try:
+        gamma, residual = goal_vector(goal, names)
+    except InfomorphError as err:
+        raise InfomorphError(f"{key}: {err}") from None
+    if not gamma.any() and residual == 0:
+        raise InfomorphError(f"{key}: every weight is 0, so nothing would be learned")
 
 
 def _field_types() -> dict[str, type | tuple]:
@@ -95,11 +140,45 @@ def _field_types() -> dict[str, type | tuple]:
     return {f.name: hints[f.name] for f in dataclasses.fields(TrainConfig)}
 
 
+def _parse_goal(key: str, raw) -> dict[str, float]:
+    """A goal from TOML (a table) or from ``--set``: JSON (``{"{F}{C}": 1, "{F}{L}": -1}``) or
+    ``LABEL=WEIGHT[,LABEL=WEIGHT...]`` (``{F}{C}=1,{F}{L}=-1``). Weights are checked later,
+    against the layer's atoms."""
+    if isinstance(raw, dict):
+        return dict(raw)
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = {}
+            for item in filter(None, (part.strip() for part in text.split(","))):
+                label, sep, weight = item.rpartition("=")
+                if not sep or not label.strip():
+                    value = None
+                    break
+                value[label.strip()] = weight.strip()
+        if isinstance(value, dict):
+            return value
+    raise InfomorphError(
+        f"{key} must map atom labels to weights, e.g. '{{\"{{F}}{{C}}\": 1, \"{{F}}{{L}}\": -1}}'"
+        f" or '{{F}}{{C}}=1,{{F}}{{L}}=-1', got {raw!r}")
+
+
+def _base(kind):
+    """``X`` of ``X | None``."""
+    if isinstance(kind, types.UnionType) and type(None) in kind.__args__:
+        return next(a for a in kind.__args__ if a is not type(None))
+    return kind
+
+
 def _coerce(key: str, raw, kind):
-    optional = isinstance(kind, types.UnionType) and type(None) in kind.__args__
-    base = next(a for a in kind.__args__ if a is not type(None)) if optional else kind
+    base = _base(kind)
+    optional = base is not kind
     if optional and (raw is None or (isinstance(raw, str) and raw.lower() in ("none", ""))):
         return None
+    if typing.get_origin(base) is dict:
+        return _parse_goal(key, raw)
     try:
         if base is bool:
             raise TypeError
@@ -151,7 +230,8 @@ def read_toml(path: str | Path) -> dict:
         data = tomllib.loads(path.read_text())
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
         raise InfomorphError(f"{path} is not valid TOML: {err}") from None
-    nested = [k for k, v in data.items() if isinstance(v, dict)]
+    tables = {k for k, kind in _field_types().items() if typing.get_origin(_base(kind)) is dict}
+    nested = [k for k, v in data.items() if isinstance(v, dict) and k not in tables]
     if nested:
         raise InfomorphError(f"{path}: tables are not config keys: {', '.join(nested)}")
     return data

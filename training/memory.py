@@ -22,7 +22,7 @@ interpolated between the loads of the sweep), in patterns per neuron.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -108,10 +108,11 @@ def recalled(states: Tensor, patterns: Tensor) -> Tensor:
 
 
 def memory_layer(neurons: int, bins: int, generator: torch.Generator | None = None,
-                 device=None) -> InfomorphicLayer:
-    """The infomorphic memory layer: sources E (diagonal) and I (recurrent), goal Pi{E}{I}."""
+                 device=None, goal: Mapping[str, float] | None = None) -> InfomorphicLayer:
+    """The infomorphic memory layer: sources E (diagonal) and I (recurrent), goal Pi{E}{I}
+    (or ``goal``, by atom label over E and I)."""
     return InfomorphicLayer({"E": neurons, "I": neurons}, neurons, "memory",
-                            GOALS["memory-redundancy"], Binning("maxnorm", bins),
+                            goal or GOALS["memory-redundancy"], Binning("maxnorm", bins),
                             diagonal=("E",), recurrent="I", generator=generator, device=device)
 
 

@@ -39,7 +39,7 @@ class MemoryNetwork(nn.Module):
 
     def __init__(self, config: TrainConfig, generator: torch.Generator) -> None:
         super().__init__()
-        self.layer = memory_layer(config.hidden, config.bins, generator)
+        self.layer = memory_layer(config.hidden, config.bins, generator, goal=config.goal)
         if config.preset == "memory-hebbian":
             self.layer.requires_grad_(False)
             self.layer.goal = None
