@@ -19,7 +19,7 @@ from training.goals import GOALS, goal_vector
 from training.layers import InfomorphicLayer
 from training.models import InfomorphicNetwork, LayerPass
 from training.presets import PRESETS
-from training.trainer import Trainer, checkpoint_steps, resume, train
+from training.trainer import RESUME_FILE, Trainer, checkpoint_steps, resume, train
 
 FAST = {"epochs": "2", "hidden": "12", "checkpoints": "3", "probe_size": "64"}
 
@@ -67,14 +67,14 @@ def test_trained_goal_is_consistent_with_logged_atoms(tmp_path):
     )
 
 
-def test_resume_after_an_interruption(tmp_path, monkeypatch):
-    config = make_config({**FAST, "epochs": "4", "checkpoints": "6"})
+def _interrupted_run(config, tmp_path, monkeypatch, at_call: int = 12):
+    """Train ``config`` into tmp_path/r, interrupted (KeyboardInterrupt) at step ``at_call``."""
     calls = {"n": 0}
     original = Trainer._step
 
     def interrupted(self, x, y):
         calls["n"] += 1
-        if calls["n"] == 12:
+        if calls["n"] == at_call:
             raise KeyboardInterrupt
         return original(self, x, y)
 
@@ -82,14 +82,48 @@ def test_resume_after_an_interruption(tmp_path, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         train(config, tmp_path, "r", progress=False)
     monkeypatch.setattr(Trainer, "_step", original)
-    run = open_run(tmp_path / "r")
+    return tmp_path / "r"
+
+
+@pytest.mark.parametrize("preset", ["trivariate-sparse", "backprop"])
+def test_resume_continues_exactly_like_an_uninterrupted_run(preset, tmp_path, monkeypatch):
+    config = make_config({**FAST, "preset": preset, "epochs": "4", "checkpoints": "6"})
+    run_dir = _interrupted_run(config, tmp_path, monkeypatch)
+    run = open_run(run_dir)
     assert run.status == "crashed/incomplete"
+    assert (run_dir / RESUME_FILE).exists()
     before = run.checkpoints.tolist()
-    resume(tmp_path / "r", progress=False)
-    run = open_run(tmp_path / "r")
-    assert run.status == "finished"
-    assert run.checkpoints.tolist() == checkpoint_steps(4 * 5, 6)
-    assert run.checkpoints.tolist()[: len(before)] == before
+    resume(run_dir, progress=False)
+    resumed = open_run(run_dir)
+    assert resumed.status == "finished"
+    assert resumed.checkpoints.tolist() == checkpoint_steps(4 * 5, 6)
+    assert resumed.checkpoints.tolist()[: len(before)] == before
+    assert not (run_dir / RESUME_FILE).exists()  # a finished run needs no training state
+    whole = open_run(train(config, tmp_path, "whole", progress=False))
+    for layer in ("hidden", "readout"):
+        for name, values in whole.weights(layer).items():
+            np.testing.assert_array_equal(resumed.weights(layer)[name].values, values.values,
+                                          err_msg=f"{layer} {name}")
+    columns = ["loss", "train_accuracy", "val_accuracy", "test_accuracy"]
+    assert resumed.metrics()[columns].equals(whole.metrics()[columns])
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt", "other step"])
+def test_resume_without_usable_state_restarts_adam_with_a_warning(damage, tmp_path, monkeypatch,
+                                                                  capsys):
+    config = make_config({**FAST, "epochs": "4", "checkpoints": "6"})
+    run_dir = _interrupted_run(config, tmp_path, monkeypatch)
+    state = run_dir / RESUME_FILE
+    if damage == "missing":
+        state.unlink()
+    elif damage == "corrupt":
+        state.write_bytes(state.read_bytes()[:100])
+    else:
+        saved = torch.load(state, weights_only=True)
+        torch.save({**saved, "step": saved["step"] - 1}, state)
+    resume(run_dir, progress=False)
+    assert open_run(run_dir).status == "finished"
+    assert "Adam's moments restart" in capsys.readouterr().err
 
 
 def test_lateral_connections_have_no_self_loops_and_k_partners():

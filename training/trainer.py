@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
+import pickle
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -34,6 +37,9 @@ from training.presets import preset
 
 METRICS = ("loss", "train_accuracy", "val_accuracy", "test_accuracy")
 EVAL_BATCH = 4096
+RESUME_FILE = "resume.pt"
+"""Beside run.h5 while a run trains: what its last checkpoint does not hold (Adam's moments,
+the sampling generator), so that a resumed run continues exactly where it stopped."""
 
 
 def checkpoint_steps(total: int, count: int) -> list[int]:
@@ -344,13 +350,16 @@ class Trainer:
             if 0 not in written:
                 last_passes = self._forward_only()
                 self._checkpoint(writer, 0, loss, last_passes, bar)
+                self._save_state(0)
             for step in range(start, self.total_steps):
                 loss, last_passes = self._step(*self._batch(step))
                 bar.update(1)
                 if step + 1 in self.schedule and step + 1 not in written:
                     self._checkpoint(writer, step + 1, loss, last_passes, bar)
+                    self._save_state(step + 1)
             bar.close()
             writer.finish()
+            (self.run_dir / RESUME_FILE).unlink(missing_ok=True)
         except BaseException:
             writer.close()
             raise
@@ -382,6 +391,44 @@ class Trainer:
             },
             preset=self.config.preset,
         )
+
+    def _save_state(self, step: int) -> None:
+        """Write RESUME_FILE for ``step`` (atomically: a crash leaves the previous one)."""
+        state = {
+            "step": step,
+            "optimizers": [opt.state_dict() for opt in self.optimizers],
+            "generator": self.generator.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+        tmp = self.run_dir / (RESUME_FILE + ".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.run_dir / RESUME_FILE)
+
+    def load_state(self, step: int) -> bool:
+        """Restore the optimisers and the generator saved for ``step``; False (and nothing
+        changed) when RESUME_FILE is missing, unreadable or from another step."""
+        path = self.run_dir / RESUME_FILE
+        try:
+            state = torch.load(path, map_location=self.device, weights_only=True)
+            if state["step"] != step:
+                return False
+            optimizers = state["optimizers"]
+            if len(optimizers) != len(self.optimizers):
+                return False
+            backup = [opt.state_dict() for opt in self.optimizers]
+            try:
+                for opt, saved in zip(self.optimizers, optimizers, strict=True):
+                    opt.load_state_dict(saved)
+                self.generator.set_state(state["generator"])
+            except (ValueError, KeyError, RuntimeError, TypeError):
+                for opt, saved in zip(self.optimizers, backup, strict=True):
+                    opt.load_state_dict(saved)
+                return False
+            torch.set_rng_state(state["torch_rng"])
+            return True
+        except (OSError, EOFError, KeyError, TypeError, RuntimeError, ValueError,
+                AttributeError, pickle.UnpicklingError):
+            return False
 
     def load_weights(self, run_dir: Path) -> int:
         """Load the last complete checkpoint's parameters; return its step."""
@@ -433,9 +480,10 @@ def train(
 
 
 def resume(run_dir: str | Path, progress: bool = True) -> Path:
-    """Continue an interrupted run from its last complete checkpoint (its parameters; the
-    optimiser state restarts, so the continuation is not bit-identical to an uninterrupted
-    run)."""
+    """Continue an interrupted run from its last complete checkpoint: its parameters from
+    run.h5, Adam's moments and the sampling generator from RESUME_FILE, so the result equals
+    an uninterrupted run's (on the same device). Without a usable RESUME_FILE (a run of an
+    older version, or a crash while it was written) Adam's moments restart, with a warning."""
     from training.config import make_config
 
     run_dir = Path(run_dir)
@@ -447,5 +495,10 @@ def resume(run_dir: str | Path, progress: bool = True) -> Path:
                              "a new one")
     trainer = Trainer(config, run_dir, progress)
     step = trainer.load_weights(run_dir)
-    writer = RunWriter.resume(run_dir)
+    exact = trainer.load_state(step)
+    writer = RunWriter.resume(run_dir)  # refuses a finished run
+    if not exact and step > 0:
+        print(f"infomorph: warning: no usable {RESUME_FILE} for step {step} in {run_dir}: "
+              "Adam's moments restart, so the result will differ slightly from an "
+              "uninterrupted run", file=sys.stderr)
     return trainer.run(writer, start=step)
