@@ -247,6 +247,7 @@ def test_train_cli_with_toml_config(tmp_path, capsys):
     argv = ["train", "--config", str(toml), "--logdir", str(tmp_path / "logs"), "--name", "cfg",
             "--quiet"]
     assert main([*argv, "--set", "probe_size=32"]) == 0
+    assert f"next: infomorph analyze {tmp_path / 'logs'}" in capsys.readouterr().out
     run = open_run(tmp_path / "logs" / "cfg")
     assert run.config["preset"] == "readout-only" and run.config["probe_size"] == 32
     assert main(argv) == 2

@@ -79,4 +79,5 @@ def run(args) -> int:
     else:
         print(f"{run_dir}: test accuracy {metrics['test_accuracy']:.4f}, "
               f"validation {metrics['val_accuracy']:.4f}")
+    print(f"next: infomorph analyze {args.logdir}   then: infomorph view {args.logdir}")
     return 0
