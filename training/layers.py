@@ -125,19 +125,33 @@ class InfomorphicLayer(nn.Module):
         )
 
     def forward(self, inputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
-        values = []
+        """Sources (batch, neuron, source) and theta = P(Y = +1) (batch, neuron)."""
+        return self.activate(self.source_values(inputs))
+
+    def source_values(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
+        """Each of this layer's sources among ``inputs`` through its map: source name ->
+        (batch, neuron); other inputs are ignored. Sources whose input does not change can be
+        computed once and reused (the lateral steps)."""
+        values = {}
         for name in self.source_names:
+            if name not in inputs:
+                continue
             x = inputs[name]
             if name in self.fixed_identity:
-                values.append(x)
+                values[name] = x
             elif name == self.recurrent or name in self.diagonal:
                 m = self.maps[name]
                 mask = self.lateral_mask if name == self.recurrent else self.diagonal_mask
-                values.append(nn.functional.linear(x, m.weight * mask, m.bias))
+                values[name] = nn.functional.linear(x, m.weight * mask, m.bias)
             else:
-                values.append(self.maps[name](x))
-        theta = self.fn(*values, **self.activation_params)
-        return torch.stack(values, -1), theta
+                values[name] = self.maps[name](x)
+        return values
+
+    def activate(self, values: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
+        """Sources (batch, neuron, source) and theta from every source's value."""
+        ordered = [values[name] for name in self.source_names]
+        theta = self.fn(*ordered, **self.activation_params)
+        return torch.stack(ordered, -1), theta
 
     def _codes_and_target(self, sources: Tensor, theta: Tensor):
         codes = self.binning.codes(sources.detach().transpose(0, 1))  # (neuron, batch, source)

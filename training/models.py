@@ -64,9 +64,16 @@ class InfomorphicNetwork(nn.Module):
             context = readout_context if layer is self.readout else hidden_context
             inputs = {"F": h, "C": context}
             if LATERAL in layer.source_names:
+                # The feedforward and context inputs stay fixed over the lateral steps: map
+                # them once (the feedforward map is most of a layer's forward cost).
+                fixed = layer.source_values(inputs)
                 y_prev = torch.zeros(x.shape[0], layer.neurons, device=x.device, dtype=x.dtype)
-                for _ in range(self.lateral_steps):
-                    sources, theta = layer({**inputs, LATERAL: y_prev})
+                for step in range(self.lateral_steps):
+                    # Only the last step learns; the earlier ones only sample a lateral state.
+                    with torch.set_grad_enabled(torch.is_grad_enabled()
+                                                and step == self.lateral_steps - 1):
+                        values = {**fixed, **layer.source_values({LATERAL: y_prev})}
+                        sources, theta = layer.activate(values)
                     y_prev = sample_binary(theta, generator)
                 output = y_prev
             else:
