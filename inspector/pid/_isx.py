@@ -448,17 +448,18 @@ def _cell_key(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, 
     return key.reshape(-1), math.prod(shape)
 
 
-def _cell_ids(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, int]:
-    """Id of the cell (row, s_U) of each sample (R * B,), and the number of ids.
+def _cell_ids(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, int, bool]:
+    """Id of the cell (row, s_U) of each sample (R * B,), the number of ids, and whether
+    every id is taken (compacted ids).
 
     Key spaces of at most two cells per sample index directly; larger ones are compacted with a
     sort, so the work stays proportional to the number of samples, never to bins**n.
     """
     key, size = _cell_key(codes, n_bins, mask)
     if size <= 2 * key.numel():
-        return key, size
+        return key, size, False
     unique, inverse = torch.unique(key, return_inverse=True)
-    return inverse, unique.numel()
+    return inverse, unique.numel(), True
 
 
 def _sample_points(
@@ -476,21 +477,24 @@ def _sample_points(
     rows, samples, t_size = target.shape
     weight = (target / samples).reshape(rows * samples, t_size).T  # (T, R * B)
     arange = torch.arange(rows * samples, device=codes.device)
-    ids, sums = {}, {}
+    ids, sums, dense = {}, {}, {}
 
     def cells(mask: int) -> tuple[Tensor, Tensor]:
         if mask not in ids:
-            ids[mask], count = _cell_ids(codes, n_bins, mask)
+            ids[mask], count, dense[mask] = _cell_ids(codes, n_bins, mask)
             sums[mask] = weight.new_zeros(t_size, count).index_add_(1, ids[mask], weight)
         return ids[mask], sums[mask]
 
     for union, antichains, cols, terms in _groups(lat, needed):
         union_ids, union_sums = cells(union)
-        occupied = torch.zeros(union_sums.shape[1], dtype=torch.bool, device=codes.device)
-        occupied[union_ids] = True
-        compact = torch.cumsum(occupied, 0) - 1
-        point = compact[union_ids]
-        n_points = int(compact[-1]) + 1
+        if dense[union]:  # every id is an occupied cell already
+            point, n_points = union_ids, union_sums.shape[1]
+        else:
+            occupied = torch.zeros(union_sums.shape[1], dtype=torch.int32, device=codes.device)
+            occupied.index_fill_(0, union_ids, 1)
+            compact = torch.cumsum(occupied, 0, dtype=torch.int32)
+            point = compact.index_select(0, union_ids).long() - 1
+            n_points = int(compact[-1])
         # One sample per point; any would do (marginals are constant on a cell): take the
         # first, deterministically.
         first = torch.full((n_points,), rows * samples, device=codes.device)
