@@ -5,7 +5,8 @@ Run:  .venv/bin/python bench/pid_loss_step.py [--neurons 100] [--batch 1024] [--
 The setting of paper (b): N neurons, a batch of B samples, 20 bins per source on [-20, 20],
 soft target theta = sigma(logit). The baseline, measured in the same run, is the dense path
 the published code takes (the full bins^3 x 2 table per neuron, then the decomposition).
-Both must give the same loss; the script checks it before timing. Sources are either
+Both must give the same loss (to float32 rounding, 2e-4 bits per neuron); the script checks
+it before timing. Sources are either
 "uniform" (every bin equally likely: the worst case for the sparse path) or "layer"
 (feedforward ~ N(0, 5^2), context = one of 10 label embeddings, lateral ~ N(0, 3^2): what a
 trivariate layer on a 10-class task sees).
@@ -97,7 +98,9 @@ def main() -> None:
                 return loss.detach()
 
             a, b = sparse(), dense()
-            assert abs(float(a - b)) <= 1e-3 * max(1.0, abs(float(b))), (float(a), float(b))
+            # float32 sums of ~10-bit logs over 1024 samples and 18 antichains round to
+            # ~1e-4 bits per neuron, differently on each path (float64 agrees to 1e-9: tests)
+            assert abs(float(a - b)) <= 2e-4 * args.neurons, (float(a), float(b))
             t_sparse = median_seconds(sparse, args.repeats)
             t_dense = median_seconds(dense, max(3, args.repeats // 2), warmup=1)
             print(f"{kind:<8} {goal_name:<29} {t_sparse * 1e3:>10.1f} {t_dense * 1e3:>10.1f} "

@@ -10,7 +10,7 @@ import torch
 
 from inspector.cli import main
 from inspector.errors import InfomorphError
-from inspector.pid import Binning
+from inspector.pid import Binning, pid_from_samples
 from storage import open_run
 from training.activations import bivariate, trivariate
 from training.config import make_config
@@ -423,3 +423,28 @@ def test_custom_goal_survives_resume(tmp_path):
     reread = make_config({k: v for k, v in open_run(run_dir).config.items()
                           if k in config.__dataclass_fields__})
     assert reread.goal == config.goal and reread == config
+
+
+def test_logged_atoms_never_start_worker_threads(monkeypatch):
+    # Worker threads with OpenMP teams slow every later training step of the process
+    # (GNU OpenMP stops spin-waiting with more threads than cores): training must not split.
+    import inspector.pid._isx as isx
+
+    def no_pool():
+        raise AssertionError("training started the PID engine's worker threads")
+
+    monkeypatch.setattr(isx, "_pool", no_pool)
+    layer = InfomorphicLayer({"F": 20, "C": 10, "L": 300}, 300, "trivariate",
+                             GOALS["trivariate-sparse"], Binning("fixed", 20, (-20.0, 20.0)))
+    g = torch.Generator().manual_seed(0)
+    inputs = {"F": torch.randn(1024, 20, generator=g) * 10, "C": torch.randn(1024, 10, generator=g),
+              "L": torch.zeros(1024, 300)}
+    sources, theta = layer(inputs)
+    assert 300 * 1024 * 3 >= isx._ROW_SPLIT_ELEMENTS  # big enough that analysis would split
+    atoms, goal = layer.logged(sources, theta)
+    assert goal.shape == (300,)
+    assert atoms.shape == (300, 18) and torch.isfinite(atoms).all()
+    codes, q, bins = layer._codes_and_target(sources, theta)
+    monkeypatch.undo()
+    threaded = pid_from_samples(codes, q.double(), bins)  # the same numbers with threads
+    torch.testing.assert_close(atoms, threaded.atoms.float())

@@ -172,7 +172,8 @@ class InfomorphicLayer(nn.Module):
         (neuron, atom) and the goal (neuron,) in bits (None for a frozen layer)."""
         with torch.no_grad():
             codes, q, bins = self._codes_and_target(sources, theta)
-            terms = pid_from_samples(codes, q.double(), bins)
+            # no worker threads: they would slow every later step (pid_from_samples)
+            terms = pid_from_samples(codes, q.double(), bins, threads=False)
             goal = None
             if self.goal is not None:
                 goal = terms.atoms @ self.gamma.double() + (
