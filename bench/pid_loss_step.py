@@ -25,7 +25,6 @@ from inspector.pid import (
     goal_from_samples,
     lattice,
     pid_from_pmf,
-    pid_from_samples,
     pmf_from_samples,
 )
 
@@ -60,6 +59,27 @@ def sources(kind: str, neurons: int, batch: int, gen: torch.Generator) -> torch.
     return torch.stack([f, c, lateral], -1)
 
 
+def _steps(codes, logit, bins, gamma, residual):
+    """(sparse, dense): one forward + backward of the goal's loss each; both return the loss."""
+
+    def sparse():
+        theta = torch.sigmoid(logit)
+        q = torch.stack([1 - theta, theta], -1)
+        loss = -goal_from_samples(codes, q, bins, gamma, residual).sum()
+        loss.backward()
+        return loss.detach()
+
+    def dense():
+        theta = torch.sigmoid(logit)
+        q = torch.stack([1 - theta, theta], -1)
+        terms = pid_from_pmf(pmf_from_samples(codes, q, bins), 3)
+        loss = -(terms.atoms @ gamma + residual * terms.residual_entropy).sum()
+        loss.backward()
+        return loss.detach()
+
+    return sparse, dense
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--neurons", type=int, default=100)
@@ -73,7 +93,7 @@ def main() -> None:
     print(f"# PID loss step: N={args.neurons}, B={args.batch}, 20 bins/source, {args.dtype}")
     print(f"# {machine()}")
     print(f"{'sources':<8} {'goal':<29} {'sparse ms':>10} {'dense ms':>10} {'dense/sparse':>13}")
-    rows = []
+    cases = []
     for kind in ("layer", "uniform"):
         gen = torch.Generator().manual_seed(0)
         codes = Binning("fixed", 20, (-20, 20)).codes(sources(kind, args.neurons, args.batch, gen))
@@ -81,39 +101,21 @@ def main() -> None:
         logit.requires_grad_(True)
         for goal_name, (spec, residual) in GOALS.items():
             gamma = gamma_vector(spec).to(dtype)
-
-            def sparse(gamma=gamma, residual=residual):
-                theta = torch.sigmoid(logit)
-                q = torch.stack([1 - theta, theta], -1)
-                loss = -goal_from_samples(codes, q, bins, gamma, residual).sum()
-                loss.backward()
-                return loss.detach()
-
-            def dense(gamma=gamma, residual=residual):
-                theta = torch.sigmoid(logit)
-                q = torch.stack([1 - theta, theta], -1)
-                terms = pid_from_pmf(pmf_from_samples(codes, q, bins), 3)
-                loss = -(terms.atoms @ gamma + residual * terms.residual_entropy).sum()
-                loss.backward()
-                return loss.detach()
-
-            a, b = sparse(), dense()
-            # float32 sums of ~10-bit logs over 1024 samples and 18 antichains round to
-            # ~1e-4 bits per neuron, differently on each path (float64 agrees to 1e-9: tests)
-            assert abs(float(a - b)) <= 2e-4 * args.neurons, (float(a), float(b))
-            t_sparse = median_seconds(sparse, args.repeats)
-            t_dense = median_seconds(dense, max(3, args.repeats // 2), warmup=1)
-            print(f"{kind:<8} {goal_name:<29} {t_sparse * 1e3:>10.1f} {t_dense * 1e3:>10.1f} "
-                  f"{t_dense / t_sparse:>12.1f}x")
-            rows.append({"sources": kind, "goal": goal_name, "sparse_ms": t_sparse * 1e3,
-                         "dense_ms": t_dense * 1e3, "ratio": t_dense / t_sparse})
-        # all atoms (what checkpoints log), for reference
-        def full():
-            theta = torch.sigmoid(logit)
-            terms = pid_from_samples(codes, torch.stack([1 - theta, theta], -1), bins)
-            terms.atoms.sum().backward()
-        t_full = median_seconds(full, args.repeats)
-        print(f"{kind:<8} {'(all 18 atoms, pid_from_samples)':<29} {t_full * 1e3:>10.1f}")
+            cases.append((kind, goal_name, *_steps(codes, logit, bins, gamma, residual)))
+    # Every sparse (training) step is timed before any dense one: the dense path splits its
+    # batch over worker threads, and their OpenMP teams slow later work of the process
+    # (pid_from_samples(threads=...)); training never starts them.
+    t_sparse = [median_seconds(sparse, args.repeats) for *_, sparse, _ in cases]
+    rows = []
+    for (kind, goal_name, sparse, dense), ts in zip(cases, t_sparse, strict=True):
+        a, b = sparse(), dense()
+        # float32 sums of ~10-bit logs over 1024 samples and 18 antichains round to
+        # ~1e-4 bits per neuron, differently on each path (float64 agrees to 1e-9: tests)
+        assert abs(float(a - b)) <= 2e-4 * args.neurons, (float(a), float(b))
+        td = median_seconds(dense, max(3, args.repeats // 2), warmup=1)
+        print(f"{kind:<8} {goal_name:<29} {ts * 1e3:>10.1f} {td * 1e3:>10.1f} {td / ts:>12.1f}x")
+        rows.append({"sources": kind, "goal": goal_name, "sparse_ms": ts * 1e3,
+                     "dense_ms": td * 1e3, "ratio": td / ts})
     write_json(args.json, "pid_loss_step", rows)
 
 
