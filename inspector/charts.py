@@ -88,10 +88,13 @@ def atom_shades(atoms: list[str], classes: list[str]) -> list[str]:
     return shades
 
 
-def atom_composition(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
+def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
+                     max_checkpoints: int | None = None) -> alt.Chart:
     """Layer mean of every atom over training (one line per atom: a shade of its class's
     colour, or the class colour past ATOM_SHADES_UP_TO atoms), with the spread across
-    neurons (quartiles) as a band."""
+    neurons (quartiles) as a band. ``max_checkpoints``: at most this many checkpoints drawn,
+    evenly spaced in checkpoint order (the first and last always; a browser's drawing time
+    grows with the rows), after smoothing over all of them."""
     pid = ds.pid
     atoms = [str(a) for a in pid.atom.values]
     class_of = atom_classes(len(ds.source))
@@ -111,6 +114,10 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
         for col in ("mean", "q25", "q75"):
             frame[col] = frame.groupby("atom")[col].transform(
                 lambda v: smooth(v.to_numpy(), smoothing))
+    steps = pid.sizes["checkpoint"]
+    if max_checkpoints is not None and steps > max_checkpoints:
+        keep = np.unique(np.round(np.linspace(0, steps - 1, max_checkpoints)).astype(int))
+        frame = frame[np.isin(frame.checkpoint, pid.checkpoint.values[keep])]
     frame["class"] = frame.atom.map(classes)
     if len(atoms) <= ATOM_SHADES_UP_TO:
         color = alt.Color("atom:N", title="atom (hue: class)", sort=atoms,

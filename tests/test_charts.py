@@ -45,6 +45,25 @@ def test_composition_is_aggregated_and_coloured_by_class(layer):
     assert "probe samples" in spec["title"]["subtitle"]
 
 
+def test_composition_draws_at_most_max_checkpoints_first_and_last_kept():
+    import xarray as xr
+
+    steps = np.arange(0, 700, 7)  # 100 checkpoints
+    pid = np.random.default_rng(0).normal(size=(100, 5, 4))
+    ds = xr.Dataset({"pid": (("checkpoint", "neuron", "atom"), pid)},
+                    coords={"checkpoint": steps, "atom": ["{1}{2}", "{1}", "{2}", "{12}"],
+                            "source": ["1", "2"]})
+    full = next(iter(atom_composition(ds).to_dict()["datasets"].values()))
+    assert len(full) == 100 * 4
+    thin = next(iter(atom_composition(ds, 0.0, 50).to_dict()["datasets"].values()))
+    drawn = sorted({row["checkpoint"] for row in thin})
+    assert len(drawn) == 50 and drawn[0] == 0 and drawn[-1] == 693 and len(thin) == 50 * 4
+    by_key = {(r["checkpoint"], r["atom"]): r["mean"] for r in full}
+    assert all(by_key[(r["checkpoint"], r["atom"])] == r["mean"] for r in thin)  # same values
+    few = atom_composition(ds.isel(checkpoint=slice(0, 30)), 0.0, 50).to_dict()
+    assert len(next(iter(few["datasets"].values()))) == 30 * 4  # nothing dropped below the cap
+
+
 def test_atom_shades_and_the_class_colours_of_large_lattices(layer):
     import xarray as xr
 

@@ -16,6 +16,9 @@ from inspector.charts import (
 from inspector.curves import metric_curves
 
 TABS = ("Neurons x checkpoints", "Goal and accuracy")
+COMPOSITION_CHECKPOINTS = 50
+"""Checkpoints the composition chart draws at most: drawing 100 checkpoints x 18 atoms took
+a browser 0.2-0.6 s more than 50 (docs/benchmarks.md)."""
 
 
 def _class_counts(ds, step: int) -> pd.DataFrame:
@@ -50,7 +53,11 @@ def show(logdir: str, route: Route) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.altair_chart(chart("composition", smooth), width="stretch")
+        st.altair_chart(chart("composition", smooth, COMPOSITION_CHECKPOINTS),
+                        width="stretch")
+        if ds.sizes["checkpoint"] > COMPOSITION_CHECKPOINTS:
+            st.caption(f"{COMPOSITION_CHECKPOINTS} of {ds.sizes['checkpoint']} checkpoints "
+                       "drawn (evenly spaced); the export has them all.")
     with right:
         event = st.altair_chart(chart("simplex", step, True), on_select="rerun",
                                 key=f"simplex-{view.run}-{view.layer}-{step}",
