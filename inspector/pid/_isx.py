@@ -477,17 +477,17 @@ def _sample_points(
     rows, samples, t_size = target.shape
     weight = (target / samples).reshape(rows * samples, t_size).T  # (T, R * B)
     arange = torch.arange(rows * samples, device=codes.device)
-    ids, sums, dense = {}, {}, {}
+    ids, sums, compacted = {}, {}, {}
 
     def cells(mask: int) -> tuple[Tensor, Tensor]:
         if mask not in ids:
-            ids[mask], count, dense[mask] = _cell_ids(codes, n_bins, mask)
+            ids[mask], count, compacted[mask] = _cell_ids(codes, n_bins, mask)
             sums[mask] = weight.new_zeros(t_size, count).index_add_(1, ids[mask], weight)
         return ids[mask], sums[mask]
 
     for union, antichains, cols, terms in _groups(lat, needed):
         union_ids, union_sums = cells(union)
-        if dense[union]:  # every id is an occupied cell already
+        if compacted[union]:  # every id is an occupied cell already
             point, n_points = union_ids, union_sums.shape[1]
         else:
             occupied = torch.zeros(union_sums.shape[1], dtype=torch.int32, device=codes.device)
