@@ -372,7 +372,7 @@ def test_custom_goals_from_set_and_toml_train_and_are_recorded(tmp_path, capsys)
     config = make_config({**FAST, "preset": "trivariate-heuristic",
                           "goal": "{C}{F}=1, {F}{L}=-0.5, H_res=0.1",
                           "readout_goal": '{"{F}{C}": 1, "{F}": -0.2}'})
-    assert config.goal == {"{C}{F}": 1.0, "{F}{L}": -0.5, "H_res": 0.1}
+    assert config.goal == {"{F}{C}": 1.0, "{F}{L}": -0.5, "H_res": 0.1}  # canonical labels
     run = open_run(train(config, tmp_path, "set", progress=False))
     goals = {layer.name: dict(layer.goal) for layer in run.layers}
     assert goals == {"hidden": config.goal, "readout": {"{F}{C}": 1.0, "{F}": -0.2}}

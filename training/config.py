@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from inspector.errors import InfomorphError, choose_one
+from inspector.pid import RESIDUAL, lattice
 from training.data import DATASETS
 from training.goals import goal_vector
 from training.presets import PRESETS
@@ -107,15 +108,13 @@ class TrainConfig:
                 raise InfomorphError(
                     f"goal: the {self.preset} preset has no hidden layer that learns from a "
                     "goal; presets with one: " + ", ".join(_presets_with_hidden_goal()))
-            for names in sources:
-                _check_goal("goal", self.goal, names)
-            self.goal = {label: float(w) for label, w in self.goal.items()}
+            checked = [_check_goal("goal", self.goal, names) for names in sources]  # each layer
+            self.goal = checked[0]
         if self.readout_goal is not None:
             if spec.task == "memory" or spec.backprop:
                 raise InfomorphError(
                     f"readout_goal: the {self.preset} preset has no infomorphic readout")
-            _check_goal("readout_goal", self.readout_goal, ("F", "C"))
-            self.readout_goal = {label: float(w) for label, w in self.readout_goal.items()}
+            self.readout_goal = _check_goal("readout_goal", self.readout_goal, ("F", "C"))
 
 
 def _presets_with_hidden_goal() -> list[str]:
@@ -123,7 +122,9 @@ def _presets_with_hidden_goal() -> list[str]:
             if any(h.goal is not None for h in p.hidden) or name == "memory"]
 
 
-def _check_goal(key: str, goal: dict, names: tuple[str, ...]) -> None:
+def _check_goal(key: str, goal: dict, names: tuple[str, ...]) -> dict[str, float]:
+    """The goal with canonical labels ("{C}{F}" -> "{F}{C}") and float weights, so that runs
+    of the same goal written differently record the same goal."""
     if not goal:
         raise InfomorphError(f"{key} names no atom; give at least one, e.g. "
                              f'{{"{{{names[0]}}}{{{names[1]}}}": 1}}')
@@ -133,6 +134,10 @@ def _check_goal(key: str, goal: dict, names: tuple[str, ...]) -> None:
         raise InfomorphError(f"{key}: {err}") from None
     if not gamma.any() and residual == 0:
         raise InfomorphError(f"{key}: every weight is 0, so nothing would be learned")
+    lat = lattice(len(names))
+    labels = lat.labels(names)
+    return {(label if label == RESIDUAL else labels[lat.index(label, names)]): float(weight)
+            for label, weight in goal.items()}
 
 
 def _field_types() -> dict[str, type | tuple]:
