@@ -8,7 +8,6 @@ whose files resolve outside the LOGDIR (symlinks) are not listed at all.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from inspector.errors import InfomorphError
+from inspector.pid import format_goal
 from storage import ANALYSIS_FILE, RUN_FILE, analysis_attrs, find_runs, open_run
 
 ANALYSIS_STATES = ("up to date", "stale", "missing", "unreadable")
@@ -101,7 +101,7 @@ def describe(name: str, run_dir: Path) -> RunEntry:
             dataset=summary["dataset"],
             hidden=config.get("hidden"),
             seed=config.get("seed"),
-            goal=json.dumps(goals[0]) if goals else None,
+            goal=format_goal(goals[0]) if goals else None,
             status=summary["status"],
             checkpoints=summary["checkpoints"],
             last_step=summary["last_step"],

@@ -448,3 +448,11 @@ def test_logged_atoms_never_start_worker_threads(monkeypatch):
     monkeypatch.undo()
     threaded = pid_from_samples(codes, q.double(), bins)  # the same numbers with threads
     torch.testing.assert_close(atoms, threaded.atoms.float())
+
+
+def test_format_goal_writes_the_weighted_sum():
+    from inspector.pid import format_goal
+
+    assert format_goal(GOALS["trivariate-sparse"]) == "{F}{C} - {F}{L} - {FC}{FL} + 0.33 {F}{C}{L}"
+    assert format_goal({"{F}": -0.2, "H_res": 1}) == "-0.2 {F} + H_res"
+    assert format_goal({}) == "0"

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from inspector.errors import InfomorphError
+from inspector.pid import format_goal
 from storage import RUN_FILE, find_runs, open_run
 
 
@@ -61,16 +62,6 @@ def _metrics_text(metrics: dict) -> str:
     return ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
 
 
-def _goal_text(goal: dict) -> str:
-    """``{F}{C} + 0.33 {F}{C}{L} - {F}{L}``: the goal as a sum of weighted atoms."""
-    text = ""
-    for label, w in goal.items():
-        sign = "-" if w < 0 else "+"
-        size = "" if abs(w) == 1 else f"{abs(w):g} "
-        text += f" {sign} {size}{label}" if text else f"{'-' if w < 0 else ''}{size}{label}"
-    return text
-
-
 def _one_line(s: dict) -> str:
     if "error" in s:
         return f"{s['run']}: error: {s['error']}"
@@ -93,6 +84,6 @@ def _describe(s: dict) -> str:
         lines.append(f"  {x['name']:<10} {x['neurons']:>5} neurons  sources "
                      f"{','.join(x['sources'])}  {x['activation']}")
         if x.get("goal"):
-            lines.append("  " + " " * 10 + " goal " + _goal_text(x["goal"]))
+            lines.append("  " + " " * 10 + " goal " + format_goal(x["goal"]))
     lines.append(f"last       {_metrics_text(s['last_metrics']) or '-'}")
     return "\n".join(lines)

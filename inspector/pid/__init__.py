@@ -11,7 +11,7 @@ Lattices: lattice(n) for n = 1..4 with atom labels such as "{F}{CL}".
 
 from importlib import import_module
 
-from inspector.pid._goal import RESIDUAL, goal_vector
+from inspector.pid._goal import RESIDUAL, format_goal, goal_vector
 from inspector.pid._lattice import MAX_SOURCES, Lattice, lattice, source_names
 
 # The torch-backed parts load on first use (PEP 562), so that lattices, atom labels and goals
@@ -49,6 +49,7 @@ __all__ = [
     "decompose_dataset",
     "decompose_samples",
     "decompose_samples_dataset",
+    "format_goal",
     "goal_from_samples",
     "goal_vector",
     "lattice",

@@ -51,3 +51,17 @@ def goal_vector(goal: Mapping[str, float], names: Sequence[str]) -> tuple[np.nda
         seen[index] = label
         gamma[index] = weight
     return gamma, residual
+
+
+def format_goal(goal: Mapping[str, float]) -> str:
+    """A goal as the weighted sum it stands for: ``{F}{C} - {F}{L} + 0.33 {F}{C}{L}``
+    (weights shown with up to 5 significant digits; "0" for an empty goal)."""
+    text = ""
+    for label, weight in goal.items():
+        weight = float(weight)
+        size = "" if abs(weight) == 1 else f"{abs(weight):.5g} "
+        if not text:
+            text = f"{'-' if weight < 0 else ''}{size}{label}"
+        else:
+            text += f" {'-' if weight < 0 else '+'} {size}{label}"
+    return text or "0"
