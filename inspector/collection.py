@@ -2,7 +2,8 @@
 
 Each layer group concatenates the runs along ``run`` (outer join: runs without the layer, of
 other hidden sizes or checkpoint schedules hold NaN where they have no value). Run metadata
-(preset, dataset, seed, hidden_size; and goal per layer) are coordinates on ``run``, so
+(preset, dataset, seed, hidden_size; goal per layer, and on the root the first layer's goal)
+are coordinates on ``run``, so
 ``tree["hidden"].ds.groupby("preset")`` or ``.groupby("seed")`` work directly.
 """
 
@@ -71,4 +72,14 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
         ds = ds.assign_coords(run=have).reindex(run=names, checkpoint=groups["/"].checkpoint)
         goals = {n: trees[n][layer].attrs.get("goal", "{}") for n in have}
         groups[layer] = ds.assign_coords(goal=("run", [goals.get(n, "") for n in names]), **meta)
+    # The run's goal on the root: its first layer's that has one (what its metrics answer to).
+    groups["/"] = groups["/"].assign_coords(goal=("run", [_first_goal(trees[n]) for n in names]))
     return xr.DataTree.from_dict(groups)
+
+
+def _first_goal(tree: xr.DataTree) -> str:
+    for child in tree.children:
+        goal = tree[child].attrs.get("goal", "{}")
+        if goal not in ("", "{}"):
+            return goal
+    return ""

@@ -6,6 +6,7 @@ Plain functions shared by the app and ``infomorph export``. Smoothing is TensorB
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 import altair as alt
@@ -14,6 +15,7 @@ import xarray as xr
 
 from inspector.charts import smooth
 from inspector.errors import InfomorphError
+from inspector.pid import format_goal
 
 
 def _smoothed(frame: pd.DataFrame, by: str, columns: Sequence[str], weight: float):
@@ -103,14 +105,24 @@ def layer_means(ds: xr.Dataset, atom: str) -> pd.DataFrame:
 
 
 def _group_names(ds: xr.Dataset) -> list[str]:
-    """Preset, plus the goal where runs of one preset have different goals."""
+    """Preset, plus the goal (as a weighted sum of atoms) where runs of one preset have
+    different goals."""
     presets = [str(p) for p in ds.preset.values]
     goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * len(presets)
     names = []
     for p, g in zip(presets, goals, strict=True):
         same = {gg for pp, gg in zip(presets, goals, strict=True) if pp == p}
-        names.append(p if len(same) == 1 else f"{p} {g}")
+        names.append(p if len(same) == 1 else f"{p}: {_goal_text(g)}")
     return names
+
+
+def _goal_text(goal: str) -> str:
+    """A goal attribute (JSON) as ``format_goal`` writes it; "no goal" when empty."""
+    try:
+        value = json.loads(goal) if goal else {}
+    except ValueError:
+        return goal
+    return format_goal(value) if value else "no goal"
 
 
 def metric_frame(root: xr.Dataset, metric: str) -> pd.DataFrame:
@@ -118,7 +130,6 @@ def metric_frame(root: xr.Dataset, metric: str) -> pd.DataFrame:
     if metric not in root:
         raise InfomorphError(f"no metric {metric!r} in these runs")
     frame = root[metric].to_dataframe(name="value").reset_index()
-    frame["group"] = frame.run.map(dict(zip(root.run.values, [str(p) for p in
-                                                             root.preset.values], strict=True)))
+    frame["group"] = frame.run.map(dict(zip(root.run.values, _group_names(root), strict=True)))
     return frame[["group", "run", "checkpoint", "value"]].dropna(subset=["value"])
 

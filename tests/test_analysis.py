@@ -17,7 +17,7 @@ from training.trainer import train
 GATES = ("xor", "and", "unq", "copy")
 
 
-def gate_run(run_dir, checkpoints=2, layer_name="hidden"):
+def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None):
     """A run whose hidden neuron k outputs gate k of its two binned sources (F, C): sources at
     -10 / +10 land in different fixed bins; theta is the gate's (binary) output."""
     s = np.array([[a, b] for a in (0, 1) for b in (0, 1)] * 16)  # 64 samples, balanced
@@ -31,7 +31,7 @@ def gate_run(run_dir, checkpoints=2, layer_name="hidden"):
         neurons,
         (SourceSpec("F", 2), SourceSpec("C", 2)),
         binning={"method": "fixed", "bins": 20, "value_range": [-20, 20]},
-        goal={"{F}{C}": 1.0, "{FC}": -0.5, "H_res": 0.25},
+        goal=goal or {"{F}{C}": 1.0, "{FC}": -0.5, "H_res": 0.25},
     )
     spec = RunSpec(
         {"preset": "gates", "hidden": neurons, "seed": 0},

@@ -105,3 +105,21 @@ def test_runs_with_different_layers_load_together(logdir, capsys):
     assert main(["export", str(logdir), "--format", "markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| preset | layer | n | {F}{C} | {F} | {C} | {FC} |")
+
+
+def test_runs_of_one_preset_with_other_goals_form_their_own_groups(tmp_path):
+    from inspector.curves import layer_means, metric_frame
+
+    for name in ("a0", "a1"):
+        analyze_run(gate_run(tmp_path / name))
+    analyze_run(gate_run(tmp_path / "b0", goal={"{C}{F}": 1.0}))
+    tree = load(tmp_path)
+    assert tree.ds.goal.values.tolist()[2] == '{"{C}{F}": 1.0}'  # the first layer's goal
+    groups = dict(zip(*(metric_frame(tree.ds, "loss")[c] for c in ("run", "group")),
+                      strict=False))
+    assert groups == {"a0": "gates: {F}{C} - 0.5 {FC} + 0.25 H_res",
+                      "a1": "gates: {F}{C} - 0.5 {FC} + 0.25 H_res", "b0": "gates: {C}{F}"}
+    atoms = layer_means(tree["hidden"].ds, "{FC}")
+    assert set(atoms.group) == set(groups.values())
+    table = atom_table(tree)
+    assert sorted(table[table.atom == "{FC}"].n.tolist()) == [1, 2]
