@@ -227,3 +227,27 @@ def test_row_blocks_in_threads_give_the_same_numbers(monkeypatch):
     for a, b in zip(one, split, strict=True):
         for x, y in zip(a, b, strict=True):
             torch.testing.assert_close(x, y, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("estimator", ["sparse", "dense"])
+def test_threads_false_gives_the_same_numbers_without_worker_threads(estimator, monkeypatch):
+    import inspector.pid._isx as isx
+    from inspector.pid import decompose, decompose_samples
+
+    rng = np.random.default_rng(3)
+    sources = rng.normal(0, 6, size=(300, 400, 3))  # big enough to be split into row blocks
+    theta = rng.random((300, 400))
+    threaded = decompose_samples(sources, theta, estimator=estimator)
+    tables = rng.random((300, 20, 20, 2))
+    threaded_tables = decompose(tables, 2)
+
+    def no_pool():
+        raise AssertionError("worker threads started")
+
+    monkeypatch.setattr(isx, "_pool", no_pool)
+    serial = decompose_samples(sources, theta, estimator=estimator, threads=False)
+    np.testing.assert_allclose(serial.values, threaded.values, atol=1e-12)
+    np.testing.assert_allclose(decompose(tables, 2, threads=False).values,
+                               threaded_tables.values, atol=1e-12)
+    with pytest.raises(AssertionError, match="worker threads"):  # the default does split
+        decompose_samples(sources, theta, estimator=estimator)

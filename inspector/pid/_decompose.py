@@ -110,7 +110,7 @@ def _as_dataarray(ds: xr.Dataset) -> xr.DataArray:
 
 
 def decompose_dataset(pmf, n_sources: int, names: Sequence[str] | None = None,
-                      pointwise: bool = False) -> xr.Dataset:
+                      pointwise: bool = False, threads: bool = True) -> xr.Dataset:
     """The full I^sx decomposition of joint tables as an ``xarray.Dataset`` (bits).
 
     Parameters
@@ -123,6 +123,10 @@ def decompose_dataset(pmf, n_sources: int, names: Sequence[str] | None = None,
     pointwise : if True, the atom variables are per realisation, dims
         (*batch, <source names>..., "target", "atom"), 0 on realisations of probability 0,
         and a ``probability`` variable holds p(s, t).
+    threads : split large batches into row blocks computed in worker threads (default;
+        faster). Pass False in a process that goes on training afterwards: worker threads
+        leave GNU OpenMP with more threads than cores, which slowed every later training
+        step 1.5-1.8x (measured).
 
     Returns
     -------
@@ -156,7 +160,7 @@ def decompose_dataset(pmf, n_sources: int, names: Sequence[str] | None = None,
         raise InfomorphError(f"batch dims {sorted(clash)} clash with the pointwise dims")
     batch_coords = {k: v for k, v in coords.items() if set(v.dims) <= set(batch_dims)}
     per_row = flat[0].numel() * (2**n)
-    terms = _chunked(lambda t: _isx.pid_from_pmf(t, n), flat.shape[0], per_row, flat)
+    terms = _chunked(lambda t: _isx.pid_from_pmf(t, n, threads), flat.shape[0], per_row, flat)
     terms = type(terms)(*(x.reshape((*batch_shape, *x.shape[1:])) for x in terms))
     ds = _label(terms, batch_dims, batch_coords, names)
     if pointwise:
@@ -174,7 +178,7 @@ def decompose_dataset(pmf, n_sources: int, names: Sequence[str] | None = None,
 
 
 def decompose(pmf, n_sources: int, names: Sequence[str] | None = None,
-              pointwise: bool = False) -> xr.DataArray:
+              pointwise: bool = False, threads: bool = True) -> xr.DataArray:
     """I^sx atoms of joint tables: an ``xarray.DataArray`` with dims (*batch, "atom"), in bits.
 
     ``pmf`` has shape (*batch, |S_1|, ..., |S_n|, |T|) (see :func:`decompose_dataset`). The
@@ -188,7 +192,7 @@ def decompose(pmf, n_sources: int, names: Sequence[str] | None = None,
     >>> decompose(xor, 2).round(6).values.tolist()
     [-0.584963, 0.584963, 0.584963, 0.415037]
     """
-    return _as_dataarray(decompose_dataset(pmf, n_sources, names, pointwise))
+    return _as_dataarray(decompose_dataset(pmf, n_sources, names, pointwise, threads))
 
 
 # ----------------------------------------------------------------------------- samples
@@ -219,6 +223,7 @@ def decompose_samples_dataset(
     names: Sequence[str] | None = None,
     estimator: str = "sparse",
     pointwise: bool = False,
+    threads: bool = True,
 ) -> xr.Dataset:
     """The I^sx decomposition estimated from samples, as an ``xarray.Dataset`` (bits).
 
@@ -234,6 +239,10 @@ def decompose_samples_dataset(
         bins**n table). Both give the same numbers.
     pointwise : if True, atom variables are per sample and target state, dims
         (*batch, "sample", "target", "atom"), and ``weight`` holds p(sample, t) = q_i(t) / B.
+    threads : split large batches into row blocks computed in worker threads (default;
+        faster). Pass False in a process that goes on training afterwards: worker threads
+        leave GNU OpenMP with more threads than cores, which slowed every later training
+        step 1.5-1.8x (measured).
 
     The joint table estimated is p(s, t) = (1/B) sum_i 1{bin(s_i) = s} q_i(t): hard in the
     sources, soft (or one-hot) in the target, as in training. Plug-in estimates are biased
@@ -280,12 +289,12 @@ def decompose_samples_dataset(
     samples, t_size = q.shape[-2:]
     if estimator == "sparse":
         per_row = samples * t_size * 2**n
-        terms = _chunked(lambda c, t: _isx.pid_from_samples(c, t, n_bins), flat_q.shape[0],
-                         per_row, flat_codes, flat_q)
+        terms = _chunked(lambda c, t: _isx.pid_from_samples(c, t, n_bins, threads),
+                         flat_q.shape[0], per_row, flat_codes, flat_q)
     else:
         per_row = binning.bins**n * t_size * 2**n
         terms = _chunked(
-            lambda c, t: _isx.pid_from_pmf(_isx.pmf_from_samples(c, t, n_bins), n),
+            lambda c, t: _isx.pid_from_pmf(_isx.pmf_from_samples(c, t, n_bins), n, threads),
             flat_q.shape[0], per_row, flat_codes, flat_q,
         )
     terms = type(terms)(*(x.reshape((*batch_shape, *x.shape[1:])) for x in terms))
@@ -316,6 +325,7 @@ def decompose_samples(
     names: Sequence[str] | None = None,
     estimator: str = "sparse",
     pointwise: bool = False,
+    threads: bool = True,
 ) -> xr.DataArray:
     """I^sx atoms estimated from samples: DataArray (*batch, "atom") in bits.
 
@@ -324,5 +334,5 @@ def decompose_samples(
     """
     return _as_dataarray(
         decompose_samples_dataset(sources, target, binning=binning, names=names,
-                                  estimator=estimator, pointwise=pointwise)
+                                  estimator=estimator, pointwise=pointwise, threads=threads)
     )

@@ -393,11 +393,12 @@ def _flatten_pmf(pmf: Tensor, n_sources: int) -> tuple[torch.Size, Tensor]:
     return batch, pmf.reshape(-1, *pmf.shape[len(batch) :])
 
 
-def pid_from_pmf(pmf: Tensor, n_sources: int) -> PIDTerms:
+def pid_from_pmf(pmf: Tensor, n_sources: int, threads: bool = True) -> PIDTerms:
     """I^sx decomposition of a normalised joint table.
 
     Shape: ``pmf`` (*batch, k_1, ..., k_n, T), entries >= 0 summing to 1 over the last n + 1
     axes. Returns :class:`PIDTerms` in bits with atoms in ``lattice(n).antichains`` order.
+    ``threads`` as :func:`pid_from_samples`.
     """
     lat = lattice(n_sources)
     batch, flat = _flatten_pmf(pmf, n_sources)
@@ -407,7 +408,7 @@ def pid_from_pmf(pmf: Tensor, n_sources: int) -> PIDTerms:
         groups = (points for points, _ in _dense_points(flat, lat, not flat.requires_grad))
         return _finish(lat, *_averages(groups, flat.shape[0], entropy, len(lat)), entropy)
 
-    terms = _by_rows(rows, flat)
+    terms = _by_rows(rows, flat) if threads else rows(flat)
     return PIDTerms(*(x.reshape((*batch, *x.shape[1:])) for x in terms))
 
 
