@@ -1,7 +1,7 @@
 """Test accuracy of presets over seeds, as a markdown table for docs/results.md.
 
 Run:  .venv/bin/python bench/results_table.py --data digits --seeds 0 1 2 \
-          [--presets ...] [--set epochs=100] [--logdir runs/results]
+          [--presets ...] [--set epochs=100] [--logdir runs/results] [--tag NAME]
 
 Trains every (preset, seed) with ``infomorph train`` semantics, keeps the runs under
 ``--logdir`` and prints the median, min and max test accuracy of the last checkpoint.
@@ -26,6 +26,8 @@ def main() -> None:
     parser.add_argument("--presets", nargs="+", default=list(PRESETS))
     parser.add_argument("--set", action="append", default=[])
     parser.add_argument("--logdir", default="runs/results")
+    parser.add_argument("--tag", default="",
+                        help="appended to the run names (e.g. for runs of another --set goal)")
     args = parser.parse_args()
     overrides = parse_sets(args.set)
     print("| preset | test accuracy % (median) | min-max | seeds | minutes per run |")
@@ -36,6 +38,7 @@ def main() -> None:
             config = make_config({**overrides, "preset": name, "data": args.data, "seed": seed})
             start = time.perf_counter()
             run_name = f"{args.data}-{name}-h{config.hidden}-e{config.epochs}-s{seed}"
+            run_name += f"-{args.tag}" if args.tag else ""
             run = open_run(train(config, args.logdir, run_name, progress=False))
             minutes.append((time.perf_counter() - start) / 60)
             accuracies.append(100 * float(run.metrics()["test_accuracy"].iloc[-1]))
