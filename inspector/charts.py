@@ -130,10 +130,12 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
         color = alt.Color("class:N", scale=class_scale(), title="atom class")
     base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
     band = base.mark_area(opacity=0.15).encode(
-        y="q25:Q", y2="q75:Q", color=color, detail="atom:N")
+        y=alt.Y("q25:Q"), y2=alt.Y2("q75"), color=color, detail=alt.Detail("atom:N"))
     line = base.mark_line().encode(
         y=alt.Y("mean:Q", title="layer mean (bits)"), color=color,
-        detail="atom:N", tooltip=["atom", "class", "checkpoint", "mean", "q25", "q75"])
+        detail=alt.Detail("atom:N"),
+        tooltip=[alt.Tooltip(f) for f in ("atom:N", "class:N", "checkpoint:Q", "mean:Q",
+                                          "q25:Q", "q75:Q")])
     return (band + line).properties(
         title={"text": f"Atoms of layer {ds.attrs.get('layer', '')} over training",
                "subtitle": _subtitle(ds)}, width=520, height=300)
@@ -172,12 +174,16 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
     axis = alt.Axis(labels=False, ticks=False, grid=False, title=None, domain=False)
     outline = alt.Chart(corners).mark_line(color="#888").encode(
         x=alt.X("x:Q", axis=axis, scale=alt.Scale(domain=[-0.1, 1.1])),
-        y=alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-0.1, 1.0])), order="order:Q")
-    text = alt.Chart(labels).mark_text(fontSize=12).encode(x="x:Q", y="y:Q", text="text:N")
+        y=alt.Y("y:Q", axis=axis, scale=alt.Scale(domain=[-0.1, 1.0])),
+        order=alt.Order("order:Q"))
+    text = alt.Chart(labels).mark_text(fontSize=12).encode(
+        x=alt.X("x:Q"), y=alt.Y("y:Q"), text=alt.Text("text:N"))
     points = alt.Chart(frame).mark_circle(opacity=0.7).encode(
-        x="x:Q", y="y:Q", color=alt.Color("class:N", scale=class_scale(), title="neuron class"),
+        x=alt.X("x:Q"), y=alt.Y("y:Q"),
+        color=alt.Color("class:N", scale=class_scale(), title="neuron class"),
         size=alt.Size("mixed_share:Q", title="mixed share", scale=alt.Scale(range=[20, 200])),
-        tooltip=["neuron", "class", alt.Tooltip("unique:Q", format=".2f"),
+        tooltip=[alt.Tooltip("neuron:Q"), alt.Tooltip("class:N"),
+                 alt.Tooltip("unique:Q", format=".2f"),
                  alt.Tooltip("redundant:Q", format=".2f"),
                  alt.Tooltip("synergistic:Q", format=".2f"),
                  alt.Tooltip("mixed_share:Q", format=".2f"),
@@ -224,7 +230,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False) -> alt.LayerCh
                         legend_title="bits", width=520, height=300)
     # Near-transparent, not transparent: Vega does not hit-test fully transparent marks.
     hover = alt.Chart(rows).mark_rect(opacity=0.001).encode(
-        x=alt.datum(0), x2=alt.datum(values.shape[1]), y="y:Q", y2="y2:Q",
+        x=alt.datum(0), x2=alt.datum(values.shape[1]), y=alt.Y("y:Q"), y2=alt.Y2("y2"),
         tooltip=[alt.Tooltip("neurons:N", title="neurons"),
                  alt.Tooltip("last_bits:Q", title="last value (bits)", format=".4f")])
     if select:

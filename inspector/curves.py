@@ -40,10 +40,10 @@ def metric_curves(metrics: pd.DataFrame, names: Sequence[str] | None = None,
     base = alt.Chart(long).encode(x=alt.X("step:Q", title="training step"),
                                   color=alt.Color("metric:N", title="metric"))
     layers = [base.mark_line().encode(y=alt.Y("value:Q", title=title),
-                                      tooltip=["metric", "step", alt.Tooltip("raw:Q",
-                                                                            format=".4f")])]
+                                      tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("step:Q"),
+                                               alt.Tooltip("raw:Q", format=".4f")])]
     if smoothing:
-        layers.insert(0, base.mark_line(opacity=0.25).encode(y="raw:Q"))
+        layers.insert(0, base.mark_line(opacity=0.25).encode(y=alt.Y("raw:Q")))
     return alt.layer(*layers).properties(title=title, width=520, height=240)
 
 
@@ -59,9 +59,10 @@ def goal_attainment_curve(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
     })
     frame = _smoothed(frame, "layer", ["mean", "q25", "q75"], smoothing)
     base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
-    return (base.mark_area(opacity=0.2).encode(y="q25:Q", y2="q75:Q")
+    return (base.mark_area(opacity=0.2).encode(y=alt.Y("q25:Q"), y2=alt.Y2("q75"))
             + base.mark_line().encode(y=alt.Y("mean:Q", title="goal / H(Y)"),
-                                      tooltip=["checkpoint", "mean", "q25", "q75"])
+                                      tooltip=[alt.Tooltip(f) for f in ("checkpoint:Q", "mean:Q",
+                                                                        "q25:Q", "q75:Q")])
             ).properties(title={"text": f"Goal attainment of layer {ds.attrs.get('layer', '')}",
                                 "subtitle": "layer mean, band: quartiles over neurons"},
                          width=520, height=240)
@@ -81,11 +82,12 @@ def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
     stats["lo"], stats["hi"] = stats["mean"] - stats["sd"], stats["mean"] + stats["sd"]
     base = alt.Chart(stats).encode(x=alt.X("checkpoint:Q", title="training step"),
                                    color=alt.Color(f"{group}:N", title=group))
-    return (base.mark_area(opacity=0.2).encode(y="lo:Q", y2="hi:Q")
+    return (base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q"), y2=alt.Y2("hi"))
             + base.mark_line().encode(
                 y=alt.Y("mean:Q", title=y_title or value),
-                tooltip=[group, "checkpoint", alt.Tooltip("mean:Q", format=".4f"),
-                         alt.Tooltip("sd:Q", format=".4f"), "n"])
+                tooltip=[alt.Tooltip(f"{group}:N"), alt.Tooltip("checkpoint:Q"),
+                         alt.Tooltip("mean:Q", format=".4f"),
+                         alt.Tooltip("sd:Q", format=".4f"), alt.Tooltip("n:Q")])
             ).properties(title={"text": title or value,
                                 "subtitle": "mean ± s.d. over runs of each group"},
                          width=520, height=260)

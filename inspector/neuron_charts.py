@@ -59,22 +59,25 @@ def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Ch
     frame = neuron_frame(ds, neuron)
     frame = frame[frame.groupby("atom").bits.transform(lambda v: np.abs(v).max()) > 1e-6]
     color = alt.Color("class:N", scale=class_scale(), title="atom class")
-    tooltip = ["atom", "class", "checkpoint", alt.Tooltip("bits:Q", format=".4f"),
-               alt.Tooltip("share:Q", format=".3f")]
+    tooltip = [alt.Tooltip("atom:N"), alt.Tooltip("class:N"), alt.Tooltip("checkpoint:Q"),
+               alt.Tooltip("bits:Q", format=".4f"), alt.Tooltip("share:Q", format=".3f")]
     layer = ds.attrs.get("layer", "")
     if fractions:
         chart = alt.Chart(frame).mark_bar().encode(
             x=alt.X("checkpoint:O", title="training step"),
             y=alt.Y("share:Q", title="share of the positive atom mass", stack="zero"),
-            color=color, detail="atom:N", order=alt.Order("atom:N"), tooltip=tooltip)
+            color=color, detail=alt.Detail("atom:N"), order=alt.Order("atom:N"),
+            tooltip=tooltip)
         subtitle = "negative atoms stack below zero; atoms below 1e-6 bits left out"
     else:
         base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
         last = frame[frame.checkpoint == frame.checkpoint.max()]
         chart = (base.mark_line(point=True).encode(
-            y=alt.Y("bits:Q", title="bits"), color=color, detail="atom:N", tooltip=tooltip)
+            y=alt.Y("bits:Q", title="bits"), color=color, detail=alt.Detail("atom:N"),
+            tooltip=tooltip)
             + alt.Chart(last).mark_text(align="left", dx=4).encode(
-                x="checkpoint:Q", y="bits:Q", text="atom:N", color=color))
+                x=alt.X("checkpoint:Q"), y=alt.Y("bits:Q"), text=alt.Text("atom:N"),
+                color=color))
         subtitle = "I^sx atoms in bits; atoms below 1e-6 bits left out"
     return chart.properties(title={"text": f"Neuron {neuron} of layer {layer}",
                                    "subtitle": subtitle}, width=520, height=280)
@@ -95,7 +98,8 @@ def goal_terms_chart(ds: xr.Dataset, neuron: int) -> alt.Chart:
         color=alt.Color("goal_term:N", title="term"),
         strokeDash=alt.condition(alt.datum.goal_term == "goal (sum)", alt.value([1, 0]),
                                  alt.value([4, 2])),
-        tooltip=["goal_term", "checkpoint", alt.Tooltip("bits:Q", format=".4f")],
+        tooltip=[alt.Tooltip("goal_term:N"), alt.Tooltip("checkpoint:Q"),
+                 alt.Tooltip("bits:Q", format=".4f")],
     ).properties(title={"text": f"Goal terms of neuron {neuron}",
                         "subtitle": "gamma_i * Pi_i; the solid line is the goal"},
                  width=520, height=240)

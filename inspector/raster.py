@@ -79,10 +79,10 @@ def image_chart(values: np.ndarray, limit: float, *, x_title: str, y_title: str,
     image = image.encode(
         x=alt.X("x:Q", title=x_title, axis=axis, scale=alt.Scale(domain=[0, cols], nice=False,
                                                                  zero=False)),
-        x2="x2:Q",
+        x2=alt.X2("x2"),
         y=alt.Y("y:Q", title=y_title, axis=axis, scale=alt.Scale(domain=[rows, 0], nice=False,
                                                                  zero=False)),
-        y2="y2:Q", url="url:N")
+        y2=alt.Y2("y2"), url=alt.Url("url:N"))
     legend = alt.Chart(pd.DataFrame({"value": [-limit, limit]})).mark_point(opacity=0).encode(
         color=alt.Color("value:Q", title=legend_title,
                         legend=alt.Legend(gradientLength=min(150, max(60, height - 40))),
