@@ -401,6 +401,7 @@ def test_custom_goals_from_set_and_toml_train_and_are_recorded(tmp_path, capsys)
         ({"goal": "{F}{X}=1"}, "goal: atom label '{F}{X}': unknown source"),
         ({"goal": "{F}{X}=1"}, "atoms of sources FCL are: {F}{C}{L}, {F}{C}, {F}{L}"),
         ({"goal": "{F}{C}=big"}, "goal weight of '{F}{C}' must be a number, got 'big'"),
+        ({"goal": {"{F}{C}": True}}, "goal weight of '{F}{C}' must be a number, got True"),
         ({"goal": "{F}{C}=0"}, "every weight is 0"),
         ({"goal": "{}"}, "goal names no atom"),
         ({"goal": "[1, 2]"}, "goal must map atom labels to weights"),

@@ -29,6 +29,8 @@ def goal_vector(goal: Mapping[str, float], names: Sequence[str]) -> tuple[np.nda
     seen: dict[int, str] = {}
     for label, weight in goal.items():
         try:
+            if isinstance(weight, bool):  # float(True) would pass as 1.0
+                raise TypeError
             weight = float(weight)
         except (TypeError, ValueError):
             raise InfomorphError(
