@@ -114,17 +114,17 @@ def _group_names(ds: xr.Dataset) -> list[str]:
     names = []
     for p, g in zip(presets, goals, strict=True):
         same = {gg for pp, gg in zip(presets, goals, strict=True) if pp == p}
-        names.append(p if len(same) == 1 else f"{p}: {_goal_text(g)}")
+        names.append(p if len(same) == 1 else f"{p}: {goal_text(g)}")
     return names
 
 
-def _goal_text(goal: str) -> str:
-    """A goal attribute (JSON) as ``format_goal`` writes it; "no goal" when empty."""
+def goal_text(goal: str | None) -> str:
+    """A layer's goal attribute (JSON) as ``format_goal`` writes it; "none" when empty."""
     try:
         value = json.loads(goal) if goal else {}
-    except ValueError:
-        return goal
-    return format_goal(value) if value else "no goal"
+    except (TypeError, ValueError):
+        return str(goal)
+    return format_goal(value) if value else "none"
 
 
 def metric_frame(root: xr.Dataset, metric: str) -> pd.DataFrame:

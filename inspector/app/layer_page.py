@@ -3,8 +3,6 @@ checkpoint heatmap, goal attainment and accuracy."""
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -15,8 +13,7 @@ from inspector.charts import (
     SIMPLEX_PICK,
     largest_atom,
 )
-from inspector.curves import metric_curves
-from inspector.pid import format_goal
+from inspector.curves import goal_text, metric_curves
 
 TABS = ("Neurons x checkpoints", "Goal and accuracy")
 COMPOSITION_CHECKPOINTS = 50
@@ -28,15 +25,6 @@ def _class_counts(ds, step: int) -> pd.DataFrame:
     classes = pd.Series(ds.neuron_class.sel(checkpoint=step).values)
     counts = classes.value_counts().rename_axis("class").reset_index(name="neurons")
     return counts
-
-
-def _goal(ds) -> str:
-    """The layer's goal as a weighted sum of atoms ("none" for a layer without one)."""
-    try:
-        goal = json.loads(ds.attrs.get("goal", "{}"))
-    except (TypeError, ValueError):
-        return str(ds.attrs.get("goal"))
-    return format_goal(goal) if goal else "none"
 
 
 def _picked_neuron(event, selection: str = SIMPLEX_PICK) -> int | None:
@@ -56,7 +44,7 @@ def show(logdir: str, route: Route) -> None:
         return
     ds, step = view.ds, view.step
     st.caption(f"{ds.sizes['neuron']} neurons, sources {', '.join(map(str, ds.source.values))}"
-               f", goal {_goal(ds)}; binning {ds.attrs.get('binning')} with "
+               f", goal {goal_text(ds.attrs.get('goal'))}; binning {ds.attrs.get('binning')} with "
                f"{ds.attrs.get('bins')} bins, {ds.attrs.get('n_samples')} probe samples.")
     smooth = context.smoothing("layer-smoothing")
 
