@@ -10,7 +10,16 @@ from inspector.analysis import AnalysisSettings, analyze, analyze_run
 from inspector.cli import main
 from inspector.errors import InfomorphError
 from inspector.pid.distributions import CATALOGUE
-from storage import LayerRecord, LayerSpec, ProbeSpec, RunSpec, RunWriter, SourceSpec, open_analysis
+from storage import (
+    LayerRecord,
+    LayerSpec,
+    ProbeSpec,
+    RunSpec,
+    RunWriter,
+    SourceSpec,
+    open_analysis,
+    write_analysis,
+)
 from training.config import make_config
 from training.trainer import train
 
@@ -162,6 +171,22 @@ def test_empty_logdir_and_parallel_workers(tmp_path, capsys):
     gate_run(tmp_path / "b")
     assert main(["analyze", str(tmp_path), "--quiet", "--workers", "2"]) == 0
     assert open_analysis(tmp_path / "b")["hidden"].ds.pid.shape == (2, 4, 4)
+
+
+def test_the_reader_returns_what_h5netcdf_reads(tmp_path):
+    """open_analysis reads with netCDF-C what h5netcdf wrote: same variables, strings,
+    attributes (JSON text, arrays) and NaN, bit for bit."""
+    gate_run(tmp_path / "a")
+    assert main(["analyze", str(tmp_path), "--quiet"]) == 0
+    tree = open_analysis(tmp_path / "a")
+    with xr.open_datatree(tmp_path / "a" / "analysis.nc", engine="h5netcdf") as ref:
+        assert tree.identical(ref.load())
+    ds = tree["hidden"].ds
+    assert ds.neuron_class.dtype.kind in "OU" and isinstance(ds.attrs["goal"], str)
+    edited = tree.copy()
+    edited["hidden"] = ds.assign(pid=ds.pid.where(ds.neuron != 0))  # NaN survive
+    write_analysis(edited, tmp_path / "b.nc")
+    assert open_analysis(tmp_path / "b.nc").identical(edited)
 
 
 def test_missing_analysis_is_a_clear_error(tmp_path):

@@ -147,3 +147,45 @@ def test_figure_export_cli(tmp_path, capsys):
     assert main(["export", str(tmp_path / "logs"), "--format", "png", "-o",
                  str(tmp_path / "file")]) == 2
     assert "figures need an output directory" in capsys.readouterr().err
+
+
+def _canonical(spec: dict) -> str:
+    """A spec with its datasets as JSON records, renamed by order of first use."""
+    import json
+
+    import pandas as pd
+
+    def rounded(x):  # to_json prints 15 digits, altair 17
+        if isinstance(x, float):
+            return float(f"{x:.12g}")
+        if isinstance(x, list):
+            return [rounded(v) for v in x]
+        return {k: rounded(v) for k, v in x.items()} if isinstance(x, dict) else x
+
+    data = {name: rounded(json.loads(frame.to_json(orient="records", double_precision=15))
+                          if isinstance(frame, pd.DataFrame) else frame)
+            for name, frame in spec.get("datasets", {}).items()}
+    text = json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)
+    order = sorted(data, key=lambda name: text.find(f'"{name}"'))
+    for i, name in enumerate(order):
+        text = text.replace(f'"{name}"', f'"dataset-{i}"')
+    return text + json.dumps([data[name] for name in order], sort_keys=True)
+
+
+def test_the_apps_finished_specs_are_altairs_validated_specs(layer):
+    """The app converts each chart once without validation (inspector.app.vega): the result
+    must be what altair's validated to_dict gives, data included, apart from dataset names."""
+    import altair as alt
+
+    from inspector.app import vega
+    from inspector.neuron_charts import goal_terms_chart, neuron_atoms
+
+    step = int(layer.checkpoint[-1])
+    for chart in (atom_composition(layer, 0.5, 2), class_simplex(layer, step, True),
+                  atom_heatmap(layer, str(layer.atom[0].values), True),
+                  neuron_atoms(layer, 1, True), goal_terms_chart(layer, 0)):
+        finished = vega.spec(chart)
+        assert finished["datasets"], "the data travel as frames, not inline values"
+        with alt.theme.enable("none"):
+            assert _canonical(finished) == _canonical(chart.to_dict())
+        assert alt.data_transformers.active != "infomorph-named-frames"

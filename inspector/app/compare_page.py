@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector.app import context, data, nav
+from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
 from inspector.curves import layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
@@ -46,15 +46,15 @@ def show(logdir: str, route: Route) -> None:
                    and m not in ("epoch", "wall_time")]
         default = "test_accuracy" if "test_accuracy" in metrics else metrics[0]
         metric = nav.pick("Metric", metrics, default, key="compare-metric")
-        st.altair_chart(seed_bands(metric_frame(root, metric), "value", title=metric,
-                                   y_title=metric, smoothing=smooth), width="stretch")
+        vega.draw(seed_bands(metric_frame(root, metric), "value", title=metric,
+                             y_title=metric, smoothing=smooth), width="stretch")
     with right:
         layer = nav.pick("Layer", list(tree.children), None, key="compare-layer")
         ds = tree[layer].ds
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Atom", atoms, atoms[0], key=f"compare-atom-{layer}")
-        st.altair_chart(seed_bands(layer_means(ds, atom), "value",
-                                   title=f"{atom} of layer {layer} (layer mean)",
-                                   y_title="bits", smoothing=smooth), width="stretch")
+        vega.draw(seed_bands(layer_means(ds, atom), "value",
+                             title=f"{atom} of layer {layer} (layer mean)",
+                             y_title="bits", smoothing=smooth), width="stretch")
     st.subheader("Atoms at each run's last checkpoint")
     st.dataframe(atom_table(tree), hide_index=True, width="stretch")

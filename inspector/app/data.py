@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 import xarray as xr
 
+from inspector.app import vega
 from inspector.logdir import RunEntry, describe, file_stamp, run_dirs
 from inspector.logdir import resolve as _resolve
 from storage import ANALYSIS_FILE, RUN_FILE, open_analysis, open_run
@@ -63,16 +64,17 @@ def _layer_charts() -> dict:
 
 
 @st.cache_resource(max_entries=256, show_spinner=False)
-def _chart(kind: str, path: str, stamp: tuple, layer: str, args: tuple):
+def _chart(kind: str, path: str, stamp: tuple, layer: str, args: tuple) -> dict:
     chart = _layer_charts()[kind](_analysis(path, stamp)[layer].ds, *args)
     # Without ARIA, Vega builds no per-mark description string (format() of every field for
     # every point): 10-15 % of a chart's drawing time in the browser (docs/benchmarks.md).
-    return chart.configure(aria=False)
+    return vega.spec(chart.configure(aria=False))
 
 
-def chart(kind: str, logdir: str, run: str, layer: str, *args):
-    """A chart builder's chart of one analysed layer, built once per analysis file version
-    and arguments (``kind``: composition, simplex, heatmap, goal, neuron_atoms, goal_terms)."""
+def chart(kind: str, logdir: str, run: str, layer: str, *args) -> dict:
+    """A chart builder's chart of one analysed layer as a finished Vega-Lite spec
+    (``inspector.app.vega``; read-only), built once per analysis file version and arguments
+    (``kind``: composition, simplex, heatmap, goal, neuron_atoms, goal_terms)."""
     path = resolve(logdir, run)
     return _chart(kind, str(path), file_stamp(path / ANALYSIS_FILE), layer, args)
 

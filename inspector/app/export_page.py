@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector.app import data, nav
+from inspector.app import data, nav, vega
 from inspector.app.compare_page import chosen_runs
 from inspector.app.route import Route
 from inspector.charts import (
@@ -65,4 +65,4 @@ def show(logdir: str, route: Route) -> None:
         st.download_button(f"Download {kind}.{fmt}", ready[4],
                            file_name=f"{run.replace('/', '-')}-{layer}-{kind}.{fmt}",
                            mime=MIME[fmt], key="fig-download")
-    st.altair_chart(chart)
+    vega.draw(chart)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from inspector.app import context, data, nav
+from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
 from inspector.charts import (
     HEATMAP_PICK,
@@ -53,15 +53,13 @@ def show(logdir: str, route: Route) -> None:
 
     left, right = st.columns(2)
     with left:
-        st.altair_chart(chart("composition", smooth, COMPOSITION_CHECKPOINTS),
-                        width="stretch")
+        vega.draw(chart("composition", smooth, COMPOSITION_CHECKPOINTS), width="stretch")
         if ds.sizes["checkpoint"] > COMPOSITION_CHECKPOINTS:
             st.caption(f"{COMPOSITION_CHECKPOINTS} of {ds.sizes['checkpoint']} checkpoints "
                        "drawn (evenly spaced); the export has them all.")
     with right:
-        event = st.altair_chart(chart("simplex", step, True), on_select="rerun",
-                                key=f"simplex-{view.run}-{view.layer}-{step}",
-                                width="stretch")
+        event = vega.draw(chart("simplex", step, True), on_select="rerun",
+                          key=f"simplex-{view.run}-{view.layer}-{step}", width="stretch")
         picked = _picked_neuron(event)
         if picked is not None:
             nav.go(page="neuron", neuron=picked, checkpoint=step)
@@ -85,8 +83,8 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
     with left:
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
-        event = st.altair_chart(chart("heatmap", atom, True), on_select="rerun",
-                                key=f"heatmap-{view.run}-{view.layer}-{atom}", width="stretch")
+        event = vega.draw(chart("heatmap", atom, True), on_select="rerun",
+                          key=f"heatmap-{view.run}-{view.layer}-{atom}", width="stretch")
         picked = _picked_neuron(event, HEATMAP_PICK)
         if picked is not None:
             nav.go(page="neuron", neuron=picked, checkpoint=step)
@@ -103,7 +101,7 @@ def _training_tab(logdir: str, view: context.LayerView, chart, smooth: float) ->
     left, right = st.columns(2)
     with left:
         if "goal_attainment" in view.ds:
-            st.altair_chart(chart("goal", smooth), width="stretch")
+            vega.draw(chart("goal", smooth), width="stretch")
         else:
             st.info("This layer trains without a local goal (no goal attainment).")
     with right:
@@ -111,8 +109,8 @@ def _training_tab(logdir: str, view: context.LayerView, chart, smooth: float) ->
         accuracy = [c for c in metrics.columns if c.endswith("accuracy")]
         recall = [c for c in metrics.columns if c.startswith("recall")]
         if accuracy or recall:
-            st.altair_chart(metric_curves(metrics, accuracy or recall, smooth,
-                                          title="Accuracy" if accuracy else "Recall"),
-                            width="stretch")
+            vega.draw(metric_curves(metrics, accuracy or recall, smooth,
+                                    title="Accuracy" if accuracy else "Recall"),
+                      width="stretch")
         else:
             st.info("This run records no accuracy.")

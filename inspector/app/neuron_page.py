@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector.app import context, data, nav
+from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
 from inspector.atom_classes import ATOM_CLASSES
 from inspector.errors import InfomorphError
@@ -61,14 +61,14 @@ def show(logdir: str, route: Route) -> None:
     left, right = st.columns(2)
     with left:
         absolute, shares = st.tabs(["bits", "shares"])
-        absolute.altair_chart(data.chart("neuron_atoms", logdir, view.run, view.layer, neuron),
-                              width="stretch")
-        shares.altair_chart(data.chart("neuron_atoms", logdir, view.run, view.layer, neuron,
-                                       True), width="stretch")
+        vega.draw(data.chart("neuron_atoms", logdir, view.run, view.layer, neuron), absolute,
+                  width="stretch")
+        vega.draw(data.chart("neuron_atoms", logdir, view.run, view.layer, neuron, True), shares,
+                  width="stretch")
     with right:
         if "goal_terms" in ds:
-            st.altair_chart(data.chart("goal_terms", logdir, view.run, view.layer, neuron),
-                            width="stretch")
+            vega.draw(data.chart("goal_terms", logdir, view.run, view.layer, neuron),
+                      width="stretch")
         else:
             st.info("This layer trains without a local goal.")
 
@@ -103,6 +103,6 @@ def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:
     if shape is None:
         st.info(f"The feedforward input ({weights.shape[1]} values) is not an image.")
         return
-    st.altair_chart(receptive_field(weights[neuron], shape,
-                                    f"Receptive field (feedforward weights) at step {step}"),
-                    width="content")
+    vega.draw(receptive_field(weights[neuron], shape,
+                              f"Receptive field (feedforward weights) at step {step}"),
+              width="content")
