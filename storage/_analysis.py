@@ -44,10 +44,18 @@ values (tested), and netCDF-C parses the metadata ~3x faster (a 70 MB analysis o
 neurons x 100 checkpoints: 0.08 s against 0.23 s warm; docs/benchmarks.md)."""
 
 
-def open_analysis(path: str | os.PathLike) -> xr.DataTree:
-    """Load an analysis file fully into memory (the file is closed again at once)."""
+def open_analysis(path: str | os.PathLike, lazy: bool = False) -> xr.DataTree:
+    """Load an analysis file fully into memory (the file is closed again at once).
+
+    ``lazy``: read the metadata only and keep the file open; each variable is read on its
+    first use and kept in memory after (xarray's default caching). The app opens analyses
+    this way: a page reads the few variables it shows (the layer page 4 of 15). A file
+    replaced later (``write_analysis`` renames) leaves the open tree on the old contents.
+    """
     path = _analysis_file(path)
     try:
+        if lazy:
+            return xr.open_datatree(path, engine=READ_ENGINE)
         with xr.open_datatree(path, engine=READ_ENGINE) as tree:
             return tree.load()
     except (OSError, ValueError) as err:

@@ -181,6 +181,10 @@ def test_the_reader_returns_what_h5netcdf_reads(tmp_path):
     tree = open_analysis(tmp_path / "a")
     with xr.open_datatree(tmp_path / "a" / "analysis.nc", engine="h5netcdf") as ref:
         assert tree.identical(ref.load())
+    lazy = open_analysis(tmp_path / "a", lazy=True)
+    assert lazy["hidden"].ds.pid.identical(tree["hidden"].ds.pid)
+    assert lazy.load().identical(tree)
+    lazy.close()
     ds = tree["hidden"].ds
     assert ds.neuron_class.dtype.kind in "OU" and isinstance(ds.attrs["goal"], str)
     edited = tree.copy()
