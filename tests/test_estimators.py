@@ -251,3 +251,30 @@ def test_threads_false_gives_the_same_numbers_without_worker_threads(estimator, 
                                threaded_tables.values, atol=1e-12)
     with pytest.raises(AssertionError, match="worker threads"):  # the default does split
         decompose_samples(sources, theta, estimator=estimator)
+
+
+def test_row_blocks_of_whole_grids_give_the_same_numbers_and_gradients(monkeypatch):
+    """Whole grids are copied in blocks of rows that fit the cache: values, pointwise
+    values and gradients must not depend on where the blocks fall."""
+    import inspector.pid._isx as isx
+    from inspector.pid import pid_from_pmf, pointwise_from_pmf
+
+    gen = torch.Generator().manual_seed(11)
+    pmf = torch.rand(7, 4, 3, 5, 2, generator=gen, dtype=torch.float64)
+    pmf[0, 1] = 0.0  # empty cells in one row
+    pmf /= pmf.sum(dim=(1, 2, 3, 4), keepdim=True)
+
+    def run():
+        x = pmf.clone().requires_grad_(True)
+        terms = pid_from_pmf(x, 3, threads=False)
+        (terms.atoms * torch.arange(18.0, dtype=x.dtype)).sum().backward()
+        return terms.atoms.detach(), x.grad, pointwise_from_pmf(pmf, 3).atoms, \
+            pid_from_pmf(pmf, 3, threads=False).atoms
+
+    whole = run()
+    monkeypatch.setattr(isx, "_CHUNK_ELEMENTS", 200)  # blocks of 1-2 rows, uneven ends
+    blocks = run()
+    for a, b in zip(whole, blocks, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+    one = [pointwise_from_pmf(pmf[i], 3).atoms for i in range(7)]
+    torch.testing.assert_close(blocks[2], torch.stack(one), rtol=0, atol=1e-12)

@@ -118,8 +118,9 @@ class _Points(NamedTuple):
     point for the V source sets the group needs; ``weight`` (T, P) = p(s_U, t);
     ``row`` (P,) int64: the batch row of each point; ``terms`` (A_g, V) inclusion-exclusion;
     ``per_row``: when every row has this many points, stored row after row (a whole grid), 0
-    otherwise. Points are the last, contiguous axis: the small (A_g, V) matrix multiplies
-    wide blocks.
+    otherwise; then ``first_row`` is the row of the first point. Points are the last,
+    contiguous axis: the small (A_g, V) matrix multiplies wide blocks. A group may come as
+    several ``_Points`` (blocks of rows): their sums add up.
     """
 
     antichains: tuple[int, ...]
@@ -128,6 +129,7 @@ class _Points(NamedTuple):
     row: Tensor
     terms: Tensor
     per_row: int = 0
+    first_row: int = 0
 
 
 def _safe_log2(x: Tensor) -> Tensor:
@@ -142,9 +144,11 @@ def _entropy(p: Tensor) -> Tensor:
 
 
 def _union(marg_t: Tensor, terms: Tensor) -> Tensor:
-    """p(T = t, A_1 or .. or A_m): (V, T, P) marginals -> (A, T, P), by inclusion-exclusion."""
-    v, t, p = marg_t.shape
-    return (terms @ marg_t.reshape(v, t * p)).view(-1, t, p)
+    """p(T = t, A_1 or .. or A_m): (V, T, P) marginals -> (T, A, P), by inclusion-exclusion.
+
+    Target-major output: each t is one (A, V) x (V, P) product read straight from the
+    strided marginals (a (V, T*P) reshape of a slice of points copies them; 2.2x slower)."""
+    return torch.matmul(terms, marg_t.transpose(0, 1))
 
 
 def _union_logs(marg_t: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
@@ -153,7 +157,7 @@ def _union_logs(marg_t: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
     Shapes: ``marg_t`` (V, T, P) = p(S_V = s_V, T = t) at P points; ``terms`` (A, V).
     """
     union_t = _union(marg_t, terms)
-    return _safe_log2(union_t.sum(1)).T, _safe_log2(union_t).permute(2, 1, 0)
+    return _safe_log2(union_t.sum(0)).T, _safe_log2(union_t).permute(2, 0, 1)
 
 
 _CHUNK_ELEMENTS = 1 << 20
@@ -172,24 +176,43 @@ def _chunks(points: int, per_point: int, per_row: int = 0) -> list[slice]:
     return [slice(i, i + step) for i in range(0, points, step)]
 
 
-def _add_row_sums(acc: Tensor, values: Tensor, row: Tensor, sl: slice, per_row: int) -> None:
+def _add_row_sums(
+    acc: Tensor, values: Tensor, row: Tensor, sl: slice, per_row: int, first_row: int = 0
+) -> None:
     """``acc`` (A, R) += the sums per batch row of ``values`` (A, c), the points ``sl``.
 
     Points of whole grids are summed as a (A, rows, per_row) view: ~10x faster than the
     index_add that irregular (compacted) points need (measured)."""
     if per_row:
-        first = sl.start // per_row
+        first = first_row + sl.start // per_row
         sums = values.view(values.shape[0], -1, per_row).sum(-1)
         acc[:, first:first + sums.shape[1]] += sums
     else:
         acc.index_add_(1, row[sl], values)
 
 
+def _slab_sum(x: Tensor) -> Tensor:
+    """x.sum(0) for a short leading axis, as adds of slabs (see :func:`_target_sum`)."""
+    out = x[0].clone() if x.shape[0] == 1 else x[0] + x[1]
+    for t in range(2, x.shape[0]):
+        out += x[t]
+    return out
+
+
+def _target_sum(x: Tensor, w: Tensor) -> Tensor:
+    """sum_t w[t] * x[t]: (T, A, c) and (T, 1, c) -> (A, c), as multiply-adds of slabs (a
+    reduction over the short leading axis first zero-fills its output: one more pass)."""
+    out = x[0] * w[0]
+    for t in range(1, x.shape[0]):
+        out.addcmul_(x[t], w[t])
+    return out
+
+
 class _UnionInformation(torch.autograd.Function):
     """Point-weighted sums of log2 union probabilities, per batch row; fused and chunked.
 
     Forward: ``marg_t`` (V, T, P), ``weight`` (T, P), ``terms`` (A, V), ``row`` (P,),
-    ``n_rows``, ``per_row`` (see :class:`_Points`) ->
+    ``n_rows``, ``per_row``, ``first_row`` (see :class:`_Points`) ->
     ``(sum_p w(p) log2 p(union)(p), sum_p,t w(t,p) log2 p(union, t)(p))``, each (n_rows, A),
     with w(p) = sum_t w(t, p). The (A, T, P) union probabilities are never held whole: the
     backward pass rebuilds them chunk by chunk instead of saving them, which keeps the work
@@ -197,7 +220,7 @@ class _UnionInformation(torch.autograd.Function):
     """
 
     @staticmethod
-    def forward(ctx, marg_t, weight, terms, row, n_rows, per_row):
+    def forward(ctx, marg_t, weight, terms, row, n_rows, per_row, first_row):
         ctx.save_for_backward(marg_t, weight, terms, row)
         _, t_size, points = marg_t.shape
         tiny = torch.finfo(marg_t.dtype).tiny
@@ -209,18 +232,17 @@ class _UnionInformation(torch.autograd.Function):
             terms.shape[0] * t_size * points <= _KEEP_ELEMENTS)
         ctx.kept, ctx.per_row = [], per_row
         for sl in _chunks(points, t_size * terms.shape[0], per_row):
-            union_t = _union(marg_t[..., sl], terms)  # (A, T, c)
-            w = weight[:, sl]  # (T, c)
-            union = union_t.sum(1)
+            union_t = _union(marg_t[..., sl], terms)  # (T, A, c)
+            w = weight[:, sl].unsqueeze(1)  # (T, 1, c)
+            union = _slab_sum(union_t)
             log_p = union.clamp_min(tiny).log2_()
             if keep:
                 log_t = union_t.clamp_min(tiny).log2_()
                 ctx.kept.append((union_t, union, log_t, log_p))
-                _add_row_sums(minus, (log_t * w).sum(1), row, sl, per_row)
             else:
                 log_t = union_t.clamp_min_(tiny).log2_()
-                _add_row_sums(minus, log_t.mul_(w).sum(1), row, sl, per_row)
-            _add_row_sums(plus, log_p.mul(w.sum(0)), row, sl, per_row)
+            _add_row_sums(minus, _target_sum(log_t, w), row, sl, per_row, first_row)
+            _add_row_sums(plus, log_p.mul(w.sum(0)), row, sl, per_row, first_row)
         return plus.T, minus.T
 
     @staticmethod
@@ -238,23 +260,23 @@ class _UnionInformation(torch.autograd.Function):
             if ctx.kept:
                 union_t, union, log_t, log_p = next(kept)
             else:
-                union_t = _union(marg_t[..., sl], terms)  # (A, T, c)
-                union = union_t.sum(1)  # (A, c)
+                union_t = _union(marg_t[..., sl], terms)  # (T, A, c)
+                union = union_t.sum(0)  # (A, c)
                 log_t, log_p = _safe_log2(union_t), _safe_log2(union)
             gp, gm = g_plus.index_select(1, row[sl]), g_minus.index_select(1, row[sl])
             w = weight[:, sl]  # (T, c)
             if need_weight:
-                gw = (log_t * gm.unsqueeze(1)).sum(0)
+                gw = (log_t * gm).sum(1)  # (T, c)
                 grad_weight[:, sl] = gw.add_((log_p * gp).sum(0))
             if need_marg:
                 ok_t, ok = union_t > tiny, union > tiny
-                gut = (w * gm.unsqueeze(1)).div_(torch.where(ok_t, union_t, 1.0))
+                gut = (w.unsqueeze(1) * gm).div_(torch.where(ok_t, union_t, 1.0))
                 gu = (w.sum(0) * gp).div_(torch.where(ok, union, 1.0)).masked_fill_(~ok, 0.0)
-                gut = gut.masked_fill_(~ok_t, 0.0).add_(gu.unsqueeze(1))
-                grad = terms.T @ gut.reshape(gut.shape[0], -1)
-                grad_marg[..., sl] = grad.view(-1, t_size, gut.shape[-1]).mul_(1 / math.log(2))
+                gut = gut.masked_fill_(~ok_t, 0.0).add_(gu)  # (T, A, c)
+                grad = torch.matmul(terms.T, gut)  # (T, V, c)
+                grad_marg[..., sl] = grad.transpose(0, 1).mul_(1 / math.log(2))
         ctx.kept = []
-        return grad_marg, grad_weight, None, None, None, None
+        return grad_marg, grad_weight, None, None, None, None, None
 
 
 def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int):
@@ -263,11 +285,17 @@ def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int
     ``entropy`` (n_rows,) = H(T). Uses sum_x,t p(x,t) log2 p(t) = -H(T), so p(t) never divides
     a large tensor.
     """
+    sums: dict[tuple[int, ...], tuple[Tensor, Tensor]] = {}
+    for g in groups:
+        p, m = _UnionInformation.apply(g.marg_t, g.weight, g.terms, g.row, n_rows, g.per_row,
+                                       g.first_row)
+        if g.antichains in sums:  # another block of rows of the same group
+            p, m = p + sums[g.antichains][0], m + sums[g.antichains][1]
+        sums[g.antichains] = p, m
     plus = entropy.new_zeros(n_rows, size)
     minus = torch.zeros_like(plus)
-    for g in groups:
-        p, m = _UnionInformation.apply(g.marg_t, g.weight, g.terms, g.row, n_rows, g.per_row)
-        index = torch.tensor(g.antichains, device=entropy.device)
+    for antichains, (p, m) in sums.items():
+        index = torch.tensor(antichains, device=entropy.device)
         plus = plus.index_copy(1, index, -p)
         minus = minus.index_copy(1, index, -m - entropy.unsqueeze(-1))
     return plus, minus
@@ -332,7 +360,8 @@ def _dense_points(
     pmf: Tensor, lat: Lattice, compact: bool = False, needed: Sequence[bool] | None = None
 ) -> Iterator[tuple[_Points, torch.Size]]:
     """Every cell of each union's grid is a point. ``pmf`` (R, k_1..k_n, T); also yields the
-    union's grid shape (k_i on the union's axes, 1 elsewhere). With ``compact``, cells of
+    union's grid shape (k_i on the union's axes, 1 elsewhere). Whole grids come in blocks of
+    rows (``_Points.first_row``). With ``compact``, cells of
     probability 0 are dropped when fewer than ``_COMPACT_BELOW`` of a union's cells are
     occupied (empty cells add nothing to the averages; they do carry gradient, so callers
     only compact tables that need none). ``needed`` as :func:`_groups`."""
@@ -352,28 +381,28 @@ def _dense_points(
             occupied = tables[union - 1].sum(0).reshape(-1) > 0  # (R * |grid_U|,)
             if int(occupied.sum()) < _COMPACT_BELOW * occupied.numel():
                 cells = occupied.nonzero().squeeze(1)
+        terms = torch.tensor(terms, dtype=pmf.dtype, device=pmf.device)
         if cells is None:
-            marg_t = torch.stack([tables[v].expand(shape) for v in cols])  # one copy
-            marg_t = marg_t.view(len(cols), t_size, -1)
-            per_row = marg_t.shape[-1] // rows
-            row = torch.arange(rows, device=pmf.device).repeat_interleave(per_row)
+            per_row = math.prod(shape[2:])
+            # Blocks of rows whose (V, T, rows, grid) copy stays in cache (a 20^3 x 2 table
+            # needs ~0.9 MB for V = 7): 64 tables at once copied at 345 us a table, 9 at 31.
+            step = max(1, _CHUNK_ELEMENTS // (len(cols) * t_size * per_row))
+            for first in range(0, rows, step):
+                block = (t_size, min(step, rows - first), *shape[2:])
+                marg_t = torch.stack([tables[v][:, first:first + step].expand(block)
+                                      for v in cols]).view(len(cols), t_size, -1)  # one copy
+                row = torch.arange(first, first + block[1], device=pmf.device)
+                yield _Points(antichains, marg_t, marg_t[cols.index(union - 1)],
+                              row.repeat_interleave(per_row), terms, per_row, first), shape[2:]
         else:
             # Gather each marginal at the occupied cells only: no (V, T, R * |grid|) copy.
             coords = torch.unravel_index(cells, shape[1:])
             marg_t = torch.stack([
                 tables[v].reshape(t_size, -1).index_select(1, _ravel(coords, tables[v].shape[1:]))
                 for v in cols
-            ])
-            row, per_row = coords[0], 0
-        points = _Points(
-            antichains,
-            marg_t,  # (V, T, P)
-            marg_t[cols.index(union - 1)],
-            row,
-            torch.tensor(terms, dtype=pmf.dtype, device=pmf.device),
-            per_row,
-        )
-        yield points, shape[2:]
+            ])  # (V, T, P)
+            yield _Points(antichains, marg_t, marg_t[cols.index(union - 1)], coords[0],
+                          terms), shape[2:]
 
 
 def _ravel(coords: tuple[Tensor, ...], shape: Sequence[int]) -> Tensor:
@@ -425,9 +454,11 @@ def pointwise_from_pmf(pmf: Tensor, n_sources: int) -> PointwiseTerms:
     log_pt = flat.new_zeros((*flat.shape, len(lat)))
     for g, grid in _dense_points(flat, lat):
         lp, lpt = _union_logs(g.marg_t, g.terms)
-        log_p[..., g.antichains] = lp.reshape(rows, *grid, -1).expand(rows, *full, -1)
-        log_pt[..., g.antichains] = lpt.reshape(rows, *grid, -1, lpt.shape[-1]).expand(
-            *flat.shape, -1
+        block = slice(g.first_row, g.first_row + lp.shape[0] // g.per_row)
+        n = block.stop - block.start
+        log_p[block, ..., g.antichains] = lp.reshape(n, *grid, -1).expand(n, *full, -1)
+        log_pt[block, ..., g.antichains] = lpt.reshape(n, *grid, -1, lpt.shape[-1]).expand(
+            n, *full, lpt.shape[-2], -1
         )
     p_t = flat.sum(dim=tuple(range(1, n_sources + 1)))
     terms = _pointwise(lat, log_p, log_pt, p_t.reshape(rows, *[1] * len(full), -1))
