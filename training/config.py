@@ -44,6 +44,8 @@ class TrainConfig:
     load: float = 0.2  # memory presets: patterns per neuron
     cue_noise: float = 0.05  # memory presets: share of a cue's bits flipped for recall
     train_noise: float = 0.0  # memory preset: share of the recurrent state's bits flipped
+    external_scale: float = 2.3  # memory preset: the fixed weight of the pattern input E
+    internal_scale: float = 0.001  # memory preset: factor on the initial recurrent weights
     eval_passes: int = 1  # stochastic test passes averaged per prediction (1: paper (b))
     # Goals by atom label over the layer's sources, e.g. {"{F}{C}": 1, "{F}{L}": -1, "H_res": 0.1}.
     goal: dict[str, float] | None = None  # None: the preset's goal for its hidden layers
@@ -72,7 +74,8 @@ class TrainConfig:
 
             MemoryTask(neurons=self.hidden, load=self.load, cue_noise=self.cue_noise,
                        train_noise=self.train_noise, epochs=self.epochs, lr=self.lr_hidden,
-                       bins=self.bins)
+                       bins=self.bins, external_scale=self.external_scale,
+                       internal_scale=self.internal_scale)
         if self.batch_size is None:
             self.batch_size = 256 if self.data == "digits" else 1024
         for name in (

@@ -4,7 +4,9 @@ recall metrics at every checkpoint, written with ``storage`` like any other run,
 
 The probe replays the stored patterns with the clean pattern as the recurrent state; the
 metrics are ``loss`` (-sum of Pi{E}{I}, bits), ``recall`` (fraction recalled from cues with
-``cue_noise`` of their bits flipped) and ``recall_clean`` (from the patterns themselves).
+``cue_noise`` of their bits flipped), ``recall_clean`` (from the patterns themselves) and
+``recall_cosine`` (mean cosine similarity of each pattern and the fixed point reached from it,
+paper (c)'s measure).
 """
 
 from __future__ import annotations
@@ -23,15 +25,17 @@ from training.memory import (
     flip,
     hebbian_weights,
     memory_layer,
+    memory_optimizer,
     memory_step,
     random_patterns,
+    recall_cosine,
     recall_rate,
     recall_weights,
 )
 from training.presets import preset
 from training.trainer import _layer_specs, _params, checkpoint_steps
 
-METRICS = ("loss", "recall", "recall_clean")
+METRICS = ("loss", "recall", "recall_clean", "recall_cosine")
 
 
 class MemoryNetwork(nn.Module):
@@ -39,7 +43,9 @@ class MemoryNetwork(nn.Module):
 
     def __init__(self, config: TrainConfig, generator: torch.Generator) -> None:
         super().__init__()
-        self.layer = memory_layer(config.hidden, config.bins, generator, goal=config.goal)
+        self.layer = memory_layer(config.hidden, config.bins, generator, goal=config.goal,
+                                  external_scale=config.external_scale,
+                                  internal_scale=config.internal_scale)
         if config.preset == "memory-hebbian":
             self.layer.requires_grad_(False)
             self.layer.goal = None
@@ -61,8 +67,8 @@ class MemoryTrainer:
             self._store_hebbian()
         self.schedule = [0] if self.hebbian else checkpoint_steps(config.epochs,
                                                                   config.checkpoints)
-        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=config.lr_hidden,
-                                          weight_decay=0.0) if not self.hebbian else None
+        self.optimizer = (None if self.hebbian
+                          else memory_optimizer(self.model.layer, config.lr_hidden))
 
     @torch.no_grad()
     def _store_hebbian(self) -> None:
@@ -85,7 +91,8 @@ class MemoryTrainer:
         cue = torch.Generator().manual_seed(self.config.seed + 1)  # same cues every checkpoint
         return {"loss": loss,
                 "recall": recall_rate(w, b, sign, self.patterns, self.config.cue_noise, cue),
-                "recall_clean": recall_rate(w, b, sign, self.patterns, 0.0, cue)}
+                "recall_clean": recall_rate(w, b, sign, self.patterns, 0.0, cue),
+                "recall_cosine": recall_cosine(w, b, sign, self.patterns)}
 
     @torch.no_grad()
     def _record(self, sources: torch.Tensor, theta: torch.Tensor):

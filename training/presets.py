@@ -107,7 +107,7 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "memory",
             "associative memory (paper (c)): N neurons store load*N random +-1 patterns; E = "
-            "the pattern through a trainable diagonal, I = recurrent input, goal Pi{E}{I}",
+            "the pattern through a fixed diagonal, I = recurrent input, goal Pi{E}{I}",
             task="memory",
         ),
         Preset(

@@ -75,7 +75,8 @@ def run(args) -> int:
     if "recall" in metrics:
         print(f"{run_dir}: recalled {metrics['recall']:.3f} of the patterns from cues with "
               f"{config.cue_noise:.0%} of the bits flipped ({metrics['recall_clean']:.3f} "
-              "from the patterns themselves)")
+              "from the patterns themselves; mean cosine of pattern and fixed point "
+              f"{metrics['recall_cosine']:.3f})")
     else:
         print(f"{run_dir}: test accuracy {metrics['test_accuracy']:.4f}, "
               f"validation {metrics['val_accuracy']:.4f}")
