@@ -269,10 +269,11 @@ class _UnionInformation(torch.autograd.Function):
                 gw = (log_t * gm).sum(1)  # (T, c)
                 grad_weight[:, sl] = gw.add_((log_p * gp).sum(0))
             if need_marg:
-                ok_t, ok = union_t > tiny, union > tiny
-                gut = (w.unsqueeze(1) * gm).div_(torch.where(ok_t, union_t, 1.0))
-                gu = (w.sum(0) * gp).div_(torch.where(ok, union, 1.0)).masked_fill_(~ok, 0.0)
-                gut = gut.masked_fill_(~ok_t, 0.0).add_(gu)  # (T, A, c)
+                # Clamped (empty) unions pass no gradient: dividing by inf gives exactly 0.
+                inf = math.inf
+                gut = (w.unsqueeze(1) * gm).div_(torch.where(union_t > tiny, union_t, inf))
+                gu = (w.sum(0) * gp).div_(torch.where(union > tiny, union, inf))
+                gut = gut.add_(gu)  # (T, A, c)
                 grad = torch.matmul(terms.T, gut)  # (T, V, c)
                 grad_marg[..., sl] = grad.transpose(0, 1).mul_(1 / math.log(2))
         ctx.kept = []
@@ -490,7 +491,9 @@ def _cell_ids(codes: Tensor, n_bins: Sequence[int], mask: int) -> tuple[Tensor, 
     key, size = _cell_key(codes, n_bins, mask)
     if size <= 2 * key.numel():
         return key, size, False
-    unique, inverse = torch.unique(key, return_inverse=True)
+    # int32 keys sort ~1.4x faster than int64 (102k keys: 1.6 vs 2.2 ms for unique)
+    small = key.int() if size <= torch.iinfo(torch.int32).max else key
+    unique, inverse = torch.unique(small, return_inverse=True)
     return inverse, unique.numel(), True
 
 
