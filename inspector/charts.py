@@ -96,6 +96,13 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
     evenly spaced in checkpoint order (the first and last always; a browser's drawing time
     grows with the rows), after smoothing over all of them."""
     pid = ds.pid
+    steps = pid.sizes["checkpoint"]
+    if max_checkpoints is not None and steps > max_checkpoints:
+        keep = np.unique(np.round(np.linspace(0, steps - 1, max_checkpoints)).astype(int))
+        if not smoothing:  # no smoothing needs the others: skip their quartiles (~half)
+            pid, keep = pid.isel(checkpoint=keep), None
+    else:
+        keep = None
     atoms = [str(a) for a in pid.atom.values]
     class_of = atom_classes(len(ds.source))
     classes = dict(zip(atoms, class_of, strict=True))
@@ -114,9 +121,7 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
         for col in ("mean", "q25", "q75"):
             frame[col] = frame.groupby("atom")[col].transform(
                 lambda v: smooth(v.to_numpy(), smoothing))
-    steps = pid.sizes["checkpoint"]
-    if max_checkpoints is not None and steps > max_checkpoints:
-        keep = np.unique(np.round(np.linspace(0, steps - 1, max_checkpoints)).astype(int))
+    if keep is not None:
         frame = frame[np.isin(frame.checkpoint, pid.checkpoint.values[keep])]
     frame["class"] = frame.atom.map(classes)
     if len(atoms) <= ATOM_SHADES_UP_TO:

@@ -58,8 +58,14 @@ def test_composition_draws_at_most_max_checkpoints_first_and_last_kept():
     thin = next(iter(atom_composition(ds, 0.0, 50).to_dict()["datasets"].values()))
     drawn = sorted({row["checkpoint"] for row in thin})
     assert len(drawn) == 50 and drawn[0] == 0 and drawn[-1] == 693 and len(thin) == 50 * 4
-    by_key = {(r["checkpoint"], r["atom"]): r["mean"] for r in full}
-    assert all(by_key[(r["checkpoint"], r["atom"])] == r["mean"] for r in thin)  # same values
+    by_key = {(r["checkpoint"], r["atom"]): r for r in full}
+    for col in ("mean", "q25", "q75", "class"):  # same values, quartiles computed at fewer
+        assert all(by_key[(r["checkpoint"], r["atom"])][col] == r[col] for r in thin)
+    smooth_full = next(iter(atom_composition(ds, 0.6).to_dict()["datasets"].values()))
+    smooth_thin = next(iter(atom_composition(ds, 0.6, 50).to_dict()["datasets"].values()))
+    by_key = {(r["checkpoint"], r["atom"]): r["q75"] for r in smooth_full}
+    assert len(smooth_thin) == 50 * 4  # smoothed over all 100, then thinned
+    assert all(by_key[(r["checkpoint"], r["atom"])] == r["q75"] for r in smooth_thin)
     few = atom_composition(ds.isel(checkpoint=slice(0, 30)), 0.0, 50).to_dict()
     assert len(next(iter(few["datasets"].values()))) == 30 * 4  # nothing dropped below the cap
 
