@@ -161,7 +161,7 @@ def _union_logs(marg_t: Tensor, terms: Tensor) -> tuple[Tensor, Tensor]:
 
 
 _CHUNK_ELEMENTS = 1 << 20
-"""Elements of the (A, T, points) union tensor handled at once: small enough to stay in cache."""
+"""Elements of the (T, A, points) union tensor handled at once: small enough to stay in cache."""
 
 
 _KEEP_ELEMENTS = 1 << 24
@@ -214,7 +214,7 @@ class _UnionInformation(torch.autograd.Function):
     Forward: ``marg_t`` (V, T, P), ``weight`` (T, P), ``terms`` (A, V), ``row`` (P,),
     ``n_rows``, ``per_row``, ``first_row`` (see :class:`_Points`) ->
     ``(sum_p w(p) log2 p(union)(p), sum_p,t w(t,p) log2 p(union, t)(p))``, each (n_rows, A),
-    with w(p) = sum_t w(t, p). The (A, T, P) union probabilities are never held whole: the
+    with w(p) = sum_t w(t, p). The (T, A, P) union probabilities are never held whole: the
     backward pass rebuilds them chunk by chunk instead of saving them, which keeps the work
     in cache and the memory at O(V T P).
     """
@@ -261,7 +261,7 @@ class _UnionInformation(torch.autograd.Function):
                 union_t, union, log_t, log_p = next(kept)
             else:
                 union_t = _union(marg_t[..., sl], terms)  # (T, A, c)
-                union = union_t.sum(0)  # (A, c)
+                union = _slab_sum(union_t)  # (A, c), summed as in forward
                 log_t, log_p = _safe_log2(union_t), _safe_log2(union)
             gp, gm = g_plus.index_select(1, row[sl]), g_minus.index_select(1, row[sl])
             w = weight[:, sl]  # (T, c)
