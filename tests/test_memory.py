@@ -156,6 +156,9 @@ def test_hebbian_preset_is_one_checkpoint_without_a_goal(tmp_path, capsys):
     ({"preset": "memory", "load": "0"}, "load must be > 0"),
     ({"preset": "memory", "cue_noise": "0.7"}, "cue_noise must be in [0, 0.5]"),
     ({"preset": "memory-hebbian", "goal": "{E}{I}=1"}, "has no hidden layer that learns"),
+    ({"preset": "memory", "external_scale": "0"}, "external_scale must be > 0"),
+    ({"preset": "memory", "internal_scale": "-1"}, "internal_scale must be > 0"),
+    ({"preset": "memory", "external_scale": "big"}, "external_scale"),
 ])
 def test_memory_config_errors(sets, message):
     with pytest.raises(InfomorphError, match=message.replace("[", r"\[").replace("]", r"\]")):
@@ -165,6 +168,7 @@ def test_memory_config_errors(sets, message):
 def test_memory_defaults_follow_paper_c():
     config = make_config({"preset": "memory"})
     assert (config.lr_hidden, config.bins, config.data) == (0.05, 60, "patterns")
+    assert (config.external_scale, config.internal_scale) == (2.3, 0.001)
     config = make_config({})
     assert (config.lr_hidden, config.bins, config.data) == (2e-3, 20, "digits")
 
