@@ -2,13 +2,17 @@
 
 Each layer group concatenates the runs along ``run`` (outer join: runs without the layer, of
 other hidden sizes or checkpoint schedules hold NaN where they have no value). Run metadata
-(preset, dataset, seed, hidden_size; goal per layer, and on the root the first layer's goal)
-are coordinates on ``run``, so
-``tree["hidden"].ds.groupby("preset")`` or ``.groupby("seed")`` work directly.
+(preset, dataset, seed, hidden_size; goal per layer, and on the root the first layer's goal;
+``settings``, the run's training configuration as JSON without the keys that do not make
+it another experiment, ``NOT_SETTINGS``) are coordinates on ``run``, so
+``tree["hidden"].ds.groupby("preset")`` or ``.groupby("seed")`` work directly, and
+``inspector.curves.group_names`` tells replicates (runs that differ in their seed only)
+from different experiments.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,10 +20,26 @@ from pathlib import Path
 import xarray as xr
 
 from inspector.errors import InfomorphError
-from storage import ANALYSIS_FILE, find_runs, open_analysis
+from storage import ANALYSIS_FILE, find_runs, open_analysis, open_run
 
 RUN_COORDS = {"preset": "preset", "dataset": "dataset", "seed": "seed", "hidden_size": "hidden"}
 """Coordinate on ``run`` -> analysis attribute it comes from ("hidden" names a layer group)."""
+
+NOT_SETTINGS = frozenset({"seed", "preset", "goal", "readout_goal", "data_dir", "device",
+                          "checkpoints", "preset_description", "patterns"})
+"""Configuration keys that do not make two runs different experiments: the replicate (seed),
+keys shown otherwise (preset, goals: their own coordinates), and where or how often a run was
+computed or recorded."""
+
+
+def _settings(run: Path) -> str:
+    """The run's settings as sorted JSON ("{}" when its run file cannot be read)."""
+    try:
+        config = open_run(run).config
+    except (InfomorphError, OSError):
+        return "{}"
+    return json.dumps({k: v for k, v in config.items() if k not in NOT_SETTINGS},
+                      sort_keys=True, default=str)
 
 
 def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -45,6 +65,8 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
     meta = {
         key: ("run", [trees[n].attrs.get(attr) for n in names]) for key, attr in RUN_COORDS.items()
     }
+    paths = dict(zip(trees, runs, strict=True))
+    meta["settings"] = ("run", [_settings(paths[n]) for n in names])
     groups: dict[str, xr.Dataset] = {}
     root = xr.concat(
         [trees[n].ds for n in names],

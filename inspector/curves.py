@@ -101,21 +101,36 @@ def layer_means(ds: xr.Dataset, atom: str) -> pd.DataFrame:
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
     mean = ds.pid.sel(atom=atom).mean("neuron", skipna=True)
     frame = mean.to_dataframe(name="value").reset_index()[["run", "checkpoint", "value"]]
-    groups = dict(zip(ds.run.values, _group_names(ds), strict=True))
+    groups = dict(zip(ds.run.values, group_names(ds), strict=True))
     frame["group"] = frame.run.map(groups)
     return frame.dropna(subset=["value"])
 
 
-def _group_names(ds: xr.Dataset) -> list[str]:
-    """Preset, plus the goal (as a weighted sum of atoms) where runs of one preset have
-    different goals."""
+def group_names(ds: xr.Dataset) -> list[str]:
+    """One label per run of a ``load``-ed collection; runs with the same label differ only in
+    their seed. The preset, plus the goal (as a weighted sum of atoms) where runs of one preset
+    have different goals, plus the settings in which runs of one preset differ, e.g.
+    ``memory-hebbian (load=0.1)``."""
     presets = [str(p) for p in ds.preset.values]
-    goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * len(presets)
+    n = len(presets)
+    goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * n
+    settings = ([json.loads(str(s) or "{}") for s in ds.settings.values]
+                if "settings" in ds.coords else [{}] * n)
     names = []
-    for p, g in zip(presets, goals, strict=True):
-        same = {gg for pp, gg in zip(presets, goals, strict=True) if pp == p}
-        names.append(p if len(same) == 1 else f"{p}: {goal_text(g)}")
+    for i, p in enumerate(presets):
+        same = [j for j in range(n) if presets[j] == p]
+        name = p if len({goals[j] for j in same}) == 1 else f"{p}: {goal_text(goals[i])}"
+        keys = sorted({k for j in same for k in settings[j]})
+        differ = [k for k in keys if len({json.dumps(settings[j].get(k)) for j in same}) > 1]
+        if differ:
+            name += " (" + ", ".join(f"{k}={_setting_text(settings[i].get(k))}"
+                                     for k in differ) + ")"
+        names.append(name)
     return names
+
+
+def _setting_text(value) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def goal_text(goal: str | None) -> str:
@@ -132,6 +147,6 @@ def metric_frame(root: xr.Dataset, metric: str) -> pd.DataFrame:
     if metric not in root:
         raise InfomorphError(f"no metric {metric!r} in these runs")
     frame = root[metric].to_dataframe(name="value").reset_index()
-    frame["group"] = frame.run.map(dict(zip(root.run.values, _group_names(root), strict=True)))
+    frame["group"] = frame.run.map(dict(zip(root.run.values, group_names(root), strict=True)))
     return frame[["group", "run", "checkpoint", "value"]].dropna(subset=["value"])
 

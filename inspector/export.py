@@ -1,7 +1,8 @@
 """Atom tables for papers, from a ``load``-ed collection of analysed runs.
 
-- ``atom_table``: per preset/goal (grouped over seeds) and layer, at one checkpoint (default:
-  each run's last), the mean +- s.d. over runs of the layer-mean of each atom, with n; bits.
+- ``atom_table``: per group of runs that differ only in their seed (``curves.group_names``:
+  preset, goal and settings) and layer, at one checkpoint (default: each run's last), the
+  mean +- s.d. over runs of the layer-mean of each atom, with n; bits.
 - ``neuron_table``: every neuron's atoms and class at that checkpoint, tidy (one row per atom).
 - writers: tidy CSV with a ``#`` provenance header, Parquet (provenance in the file's
   metadata), Markdown, and LaTeX with booktabs (ASCII source, atoms typeset as Pi with the
@@ -49,12 +50,15 @@ def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
 
 
 def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
-    """Tidy table: preset, goal, layer, atom, mean_bits, sd_bits, n (runs), steps."""
+    """Tidy table: group, preset, goal, layer, atom, mean_bits, sd_bits, n (runs), steps."""
+    from inspector.curves import group_names
+
     rows = []
     for layer, node in tree.children.items():
         ds = _at_checkpoint(node.ds, checkpoint)
         layer_mean = ds.pid.mean("neuron", skipna=True)  # (run, atom)
-        keys = list(zip(ds.preset.values, ds.goal.values, strict=True))
+        names = group_names(ds)
+        keys = list(zip(names, ds.preset.values, ds.goal.values, strict=True))
         for key in dict.fromkeys(keys):
             runs = [i for i, k in enumerate(keys) if k == key]
             values = layer_mean.isel(run=runs)
@@ -65,8 +69,9 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                     continue
                 rows.append(
                     {
-                        "preset": key[0],
-                        "goal": key[1],
+                        "group": key[0],
+                        "preset": key[1],
+                        "goal": key[2],
                         "layer": layer,
                         "atom": str(atom),
                         "mean_bits": float(v.mean()),
@@ -130,14 +135,15 @@ def _latex_atom(label: str) -> str:
 
 def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
     # Column order: the lattice order of the layer with the most atoms, then the others'.
-    sizes = table.groupby(["preset", "layer"], sort=False).atom.transform("size")
+    sizes = table.groupby(["group", "layer"], sort=False).atom.transform("size")
     atoms = list(dict.fromkeys(table.atom.iloc[np.argsort(-sizes.to_numpy(), kind="stable")]))
-    header = ["preset", "layer", "n", *atoms]
+    header = ["preset", "layer", "n", *atoms]  # the preset column holds the group's label
     body = []
-    for (preset, layer), group in table.groupby(["preset", "layer"], sort=False):
+    for (group_name, layer), group in table.groupby(["group", "layer"], sort=False):
         cells = {r.atom: fmt(r.mean_bits, r.sd_bits) for r in group.itertuples()}
         body.append(
-            [str(preset), str(layer), str(int(group.n.max())), *[cells.get(a, "") for a in atoms]]
+            [str(group_name), str(layer), str(int(group.n.max())),
+             *[cells.get(a, "") for a in atoms]]
         )
     return header, body
 

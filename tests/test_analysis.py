@@ -26,7 +26,7 @@ from training.trainer import train
 GATES = ("xor", "and", "unq", "copy")
 
 
-def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None):
+def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None):
     """A run whose hidden neuron k outputs gate k of its two binned sources (F, C): sources at
     -10 / +10 land in different fixed bins; theta is the gate's (binary) output."""
     s = np.array([[a, b] for a in (0, 1) for b in (0, 1)] * 16)  # 64 samples, balanced
@@ -43,7 +43,7 @@ def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None):
         goal=goal or {"{F}{C}": 1.0, "{FC}": -0.5, "H_res": 0.25},
     )
     spec = RunSpec(
-        {"preset": "gates", "hidden": neurons, "seed": 0},
+        {"preset": "gates", "hidden": neurons, "seed": 0, **(config or {})},
         (layer,),
         ProbeSpec("synthetic", list(range(len(s)))),
         ("loss",),

@@ -123,3 +123,25 @@ def test_runs_of_one_preset_with_other_goals_form_their_own_groups(tmp_path):
     assert set(atoms.group) == set(groups.values())
     table = atom_table(tree)
     assert sorted(table[table.atom == "{FC}"].n.tolist()) == [1, 2]
+
+
+def test_runs_of_one_preset_with_other_settings_form_their_own_groups(tmp_path, capsys):
+    """Only the seed makes replicates: runs that differ in a setting (here the learning rate
+    in the run's config) are other experiments, in the curves and in every table format."""
+    from inspector.curves import group_names, layer_means
+
+    for name, seed, lr in (("a0", 0, 0.1), ("a1", 1, 0.1), ("b0", 0, 0.5)):
+        config = {"seed": seed, "lr_hidden": lr, "device": "cpu" if seed else "cuda"}
+        analyze_run(gate_run(tmp_path / name, config=config))
+    tree = load(tmp_path)
+    names = dict(zip(tree.ds.run.values, group_names(tree.ds), strict=True))
+    assert names == {"a0": "gates (lr_hidden=0.1)", "a1": "gates (lr_hidden=0.1)",
+                     "b0": "gates (lr_hidden=0.5)"}  # seed and device do not split groups
+    assert set(layer_means(tree["hidden"].ds, "{FC}").group) == set(names.values())
+    table = atom_table(tree)
+    assert sorted(table[table.atom == "{FC}"].n.tolist()) == [1, 2]
+    assert main(["export", str(tmp_path), "--format", "markdown"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| gates")]
+    assert [r.split(" | ")[0] for r in rows] == ["| gates (lr_hidden=0.1)",
+                                                  "| gates (lr_hidden=0.5)"]
+    assert [r.split(" | ")[2] for r in rows] == ["2", "1"]

@@ -1,4 +1,4 @@
-"""Compare page: runs grouped by preset (and goal), seeds as mean ± s.d. bands."""
+"""Compare page: runs grouped by preset (and goal and settings), seeds as mean ± s.d. bands."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import streamlit as st
 
 from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
-from inspector.curves import layer_means, metric_frame, seed_bands
+from inspector.curves import group_names, layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
 from inspector.export import atom_table
 
@@ -37,8 +37,8 @@ def show(logdir: str, route: Route) -> None:
     tree = data.collection(logdir, runs)
     root = tree.ds
     smooth = context.smoothing("compare-smoothing")
-    st.caption(f"{len(runs)} runs in {len(set(map(str, root.preset.values)))} presets; "
-               "bands are mean ± s.d. over the runs (seeds) of each preset.")
+    st.caption(f"{len(runs)} runs in {len(set(group_names(root)))} groups; bands are mean ± "
+               "s.d. over the runs of each group (runs that differ only in their seed).")
 
     left, right = st.columns(2)
     with left:

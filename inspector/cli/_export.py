@@ -16,8 +16,9 @@ def register(sub) -> None:
     p = sub.add_parser(
         "export",
         help="atom tables (csv, parquet, markdown, latex) and figures (svg, png, pdf)",
-        description="Tables: mean +- s.d. over seeds of each layer's mean atoms per preset and "
-        "goal, or with --neurons every neuron's atoms. Figures: for every analysed run and "
+        description="Tables: mean +- s.d. over seeds of each layer's mean atoms per group of "
+        "runs that differ only in their seed (preset, goal, settings), or with --neurons every "
+        "neuron's atoms. Figures: for every analysed run and "
         "layer, the atom composition over training, the unique/redundant/synergistic simplex "
         "and a neuron x checkpoint heatmap, written into --output DIR (default: figures).",
     )
