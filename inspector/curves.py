@@ -120,8 +120,9 @@ def group_names(ds: xr.Dataset) -> list[str]:
     for i, p in enumerate(presets):
         same = [j for j in range(n) if presets[j] == p]
         name = p if len({goals[j] for j in same}) == 1 else f"{p}: {goal_text(goals[i])}"
-        keys = sorted({k for j in same for k in settings[j]})
-        differ = [k for k in keys if len({json.dumps(settings[j].get(k)) for j in same}) > 1]
+        # Keys some runs lack (runs of older versions) cannot be compared: not a difference.
+        keys = sorted(set.intersection(*(set(settings[j]) for j in same)))
+        differ = [k for k in keys if len({json.dumps(settings[j][k]) for j in same}) > 1]
         if differ:
             name += " (" + ", ".join(f"{k}={_setting_text(settings[i].get(k))}"
                                      for k in differ) + ")"

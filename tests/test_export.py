@@ -132,6 +132,8 @@ def test_runs_of_one_preset_with_other_settings_form_their_own_groups(tmp_path, 
 
     for name, seed, lr in (("a0", 0, 0.1), ("a1", 1, 0.1), ("b0", 0, 0.5)):
         config = {"seed": seed, "lr_hidden": lr, "device": "cpu" if seed else "cuda"}
+        if name == "a1":
+            config["new_key"] = 3  # a key older runs lack is no difference
         analyze_run(gate_run(tmp_path / name, config=config))
     tree = load(tmp_path)
     names = dict(zip(tree.ds.run.values, group_names(tree.ds), strict=True))
