@@ -39,6 +39,7 @@ class RunEntry:
     last_step: int | None = None
     test_accuracy: float | None = None
     recall: float | None = None  # memory runs: share of patterns recalled from noisy cues
+    recall_cosine: float | None = None  # memory runs: mean cosine of pattern and fixed point
     analysis: str = "missing"
     error: str | None = None
 
@@ -107,6 +108,7 @@ def describe(name: str, run_dir: Path) -> RunEntry:
             last_step=summary["last_step"],
             test_accuracy=last.get("test_accuracy", last.get("accuracy")),
             recall=last.get("recall"),
+            recall_cosine=last.get("recall_cosine"),
             analysis=_analysis_state(run_dir, run.fingerprint),
         )
     except InfomorphError as err:
@@ -123,6 +125,7 @@ def scan(logdir: str | os.PathLike) -> list[RunEntry]:
 def runs_frame(entries: list[RunEntry]) -> pd.DataFrame:
     """The runs table of the app: one row per run, the columns a user filters on."""
     columns = ["run", "preset", "dataset", "hidden", "seed", "status", "checkpoints",
-               "last_step", "test_accuracy", "recall", "analysis", "goal", "error"]
+               "last_step", "test_accuracy", "recall", "recall_cosine", "analysis", "goal",
+               "error"]
     rows = [{"run": e.name, **{c: getattr(e, c) for c in columns[1:]}} for e in entries]
     return pd.DataFrame(rows, columns=columns)

@@ -123,7 +123,11 @@ def test_memory_preset_records_a_run_whose_redundancy_grows(tmp_path, capsys):
     assert [s.name for s in run.layers[0].sources] == ["E", "I"]
     weights = run.weights("memory", -1)["E.weight"].values
     assert np.count_nonzero(weights - np.diag(np.diag(weights))) == 0  # a diagonal map
-    assert run.metrics().recall.iloc[-1] == 1.0
+    assert run.metrics().recall.iloc[-1] == 1.0 == run.metrics().recall_cosine.iloc[-1]
+    from inspector.logdir import runs_frame, scan
+
+    row = runs_frame(scan(tmp_path)).iloc[0]  # the runs page's table
+    assert (row.recall, row.recall_cosine) == (1.0, 1.0)
     assert cli(["analyze", str(tmp_path), "--quiet"]) == 0
     ds = open_analysis(tmp_path / "m")["memory"].ds
     red = ds.pid.sel(atom="{E}{I}").mean("neuron")

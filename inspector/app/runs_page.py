@@ -42,6 +42,10 @@ def show(logdir: str, route: Route) -> None:
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
             "recall": st.column_config.NumberColumn(
                 "recall", format="%.3f", help="memory runs: patterns recalled from noisy cues"),
+            "recall_cosine": st.column_config.NumberColumn(
+                "recall cosine", format="%.3f",
+                help="memory runs: mean cosine similarity of each stored pattern and the fixed "
+                     "point reached from it (paper (c)'s measure)"),
             "open": st.column_config.LinkColumn("open", display_text="layer page"),
             "goal": st.column_config.TextColumn("goal (first layer)", width="medium"),
         },
