@@ -53,6 +53,7 @@ class InfomorphicLayer(nn.Module):
         fixed_identity: Sequence[str] = (),
         diagonal: Sequence[str] = (),
         recurrent: str = LATERAL,
+        deterministic: bool = False,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
@@ -68,6 +69,7 @@ class InfomorphicLayer(nn.Module):
                 f"{len(self.source_names)}: {', '.join(self.source_names)}"
             )
         self.binning = binning
+        self.deterministic = bool(deterministic)
         self.goal = dict(goal) if goal is not None else None
         self.fixed_identity = tuple(fixed_identity)
         for name in self.fixed_identity:
@@ -127,6 +129,13 @@ class InfomorphicLayer(nn.Module):
     def forward(self, inputs: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
         """Sources (batch, neuron, source) and theta = P(Y = +1) (batch, neuron)."""
         return self.activate(self.source_values(inputs))
+
+    def output(self, theta: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """What the layer passes on, detached: Y in {-1, +1} sampled with P(+1) = theta, or
+        with ``deterministic`` the threshold unit, +1 where theta > 0.5."""
+        if self.deterministic:
+            return torch.where(theta.detach() > 0.5, 1.0, -1.0).to(theta.dtype)
+        return sample_binary(theta, generator)
 
     def source_values(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Each of this layer's sources among ``inputs`` through its map: source name ->

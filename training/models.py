@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from training.layers import LATERAL, InfomorphicLayer, sample_binary
+from training.layers import LATERAL, InfomorphicLayer
 
 
 @dataclass
@@ -24,7 +24,8 @@ class InfomorphicNetwork(nn.Module):
 
     The label context enters as a one-hot vector (C); at test time it is replaced by zeros.
     Layers with a lateral source run ``lateral_steps`` recurrent steps from a zero state and
-    learn on the last. Hidden layers pass on sampled, detached outputs.
+    learn on the last. Hidden layers pass on sampled, detached outputs (threshold units for a
+    layer built ``deterministic``).
     """
 
     def __init__(
@@ -74,11 +75,11 @@ class InfomorphicNetwork(nn.Module):
                                                 and step == self.lateral_steps - 1):
                         values = {**fixed, **layer.source_values({LATERAL: y_prev})}
                         sources, theta = layer.activate(values)
-                    y_prev = sample_binary(theta, generator)
+                    y_prev = layer.output(theta, generator)
                 output = y_prev
             else:
                 sources, theta = layer(inputs)
-                output = sample_binary(theta, generator)
+                output = layer.output(theta, generator)
             passes[name] = LayerPass(sources, theta, output)
             h = output
         return passes

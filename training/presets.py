@@ -19,6 +19,7 @@ class HiddenPreset:
     binning: str
     activation_params: dict[str, float] = field(default_factory=dict)
     lateral_partners: int | None = None
+    deterministic: bool = False  # threshold units (+1 where theta > 0.5) instead of samples
 
 
 @dataclass(frozen=True)
@@ -86,8 +87,9 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "random-projection",
-            "a frozen random stochastic hidden layer and the readout",
-            (HiddenPreset("logistic", ("F",), None, "maxnorm"),),
+            "a frozen random hidden layer of threshold units (the sign of a random "
+            "projection, as in paper (b)'s code) and the readout",
+            (HiddenPreset("logistic", ("F",), None, "maxnorm", deterministic=True),),
         ),
         Preset("readout-only", "the infomorphic readout on the inputs, no hidden layer"),
         Preset(

@@ -76,6 +76,7 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
                 binning,
                 activation_params=h.activation_params,
                 lateral_partners=partners,
+                deterministic=h.deterministic,
                 generator=generator,
                 device=device,
             )
@@ -122,7 +123,8 @@ def _layer_specs(model, config: TrainConfig) -> tuple[LayerSpec, ...]:
                 name,
                 layer.neurons,
                 tuple(SourceSpec(s, _input_size(layer, s)) for s in layer.source_names),
-                activation=layer.activation_name,
+                activation=layer.activation_name
+                + (" (threshold units, not sampled)" if layer.deterministic else ""),
                 activation_params=layer.activation_params,
                 binning={
                     "method": layer.binning.method,
