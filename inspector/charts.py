@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import threading
 from pathlib import Path
 
 import altair as alt
@@ -29,6 +30,10 @@ HEATMAP_COLUMNS = 520
 """At most this many neuron rows x checkpoint columns in a heatmap: one pixel each at its
 size of 520 x 300 px; more are averaged into blocks (``inspector.raster.block_mean``)."""
 FIGURE_FORMATS = ("svg", "png", "pdf")
+ALTAIR_GLOBALS = threading.Lock()
+"""Held while altair's process-wide settings (active data transformer, its options, theme)
+are changed for one conversion: the app converts charts in several script threads at once
+(``inspector.app.vega`` and the figure downloads here)."""
 
 
 def class_scale() -> alt.Scale:
@@ -254,8 +259,9 @@ def chart_bytes(chart: alt.TopLevelMixin, fmt: str) -> bytes:
     if fmt not in FIGURE_FORMATS:
         raise InfomorphError(f"Unknown figure format {fmt!r}; choose one of: "
                              f"{', '.join(FIGURE_FORMATS)}.")
-    with alt.data_transformers.disable_max_rows():  # charts here hold <= MAX_MARKS rows
-        spec = chart.to_dict(validate=False)  # built from schema classes: valid already
+    # charts here hold <= MAX_MARKS rows; built from schema classes, so valid already
+    with ALTAIR_GLOBALS, alt.data_transformers.disable_max_rows():
+        spec = chart.to_dict(validate=False)
     return {"svg": lambda: vlc.vegalite_to_svg(spec).encode(),
             "png": lambda: vlc.vegalite_to_png(spec, scale=2),
             "pdf": lambda: vlc.vegalite_to_pdf(spec)}[fmt]()

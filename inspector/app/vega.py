@@ -10,17 +10,15 @@ Without validation: the chart builders' specs are validated by the tests, not on
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from inspector.charts import ALTAIR_GLOBALS
+
 _TRANSFORMER = "infomorph-named-frames"
-_GLOBALS = threading.Lock()
-"""altair's active theme and data transformer are process-wide; the app's script runs are
-threads, so conversions take turns."""
 
 
 def _frame_name(frame: pd.DataFrame) -> str:
@@ -47,7 +45,7 @@ def spec(chart: alt.TopLevelMixin) -> dict:
     Streamlit's theme, not altair's default view size). Treat the result as read-only:
     ``draw`` does not modify it, so it can be cached and drawn again."""
     frames: dict[str, pd.DataFrame] = {}
-    with _GLOBALS, alt.theme.enable("none"), alt.data_transformers.enable(
+    with ALTAIR_GLOBALS, alt.theme.enable("none"), alt.data_transformers.enable(
             _TRANSFORMER, frames=frames):
         out = chart.to_dict(validate=False)
     out["datasets"] = {**out.get("datasets", {}), **frames}
