@@ -104,6 +104,7 @@ def test_runs_page_lists_runs(trained_logdir, monkeypatch):
     assert list(table.run) == [the_run(trained_logdir)]
     assert table.status[0] == "finished" and table.analysis[0] == "up to date"
     assert table.open[0].startswith("?page=layer&run=")
+    assert "test_accuracy" in table and "recall" not in table  # no memory run here
 
 
 def test_runs_page_filters(trained_logdir, monkeypatch):

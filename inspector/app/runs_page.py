@@ -8,6 +8,8 @@ from inspector.app import context, data, nav
 from inspector.app.route import Route
 from inspector.logdir import READABLE_ANALYSIS, runs_frame
 
+OPTIONAL_COLUMNS = ("test_accuracy", "recall", "recall_cosine", "goal")
+
 
 def show(logdir: str, route: Route) -> None:
     st.header("Runs")
@@ -34,7 +36,10 @@ def show(logdir: str, route: Route) -> None:
         shown = shown[shown.preset.isin(presets)]
     if statuses:
         shown = shown[shown.status.isin(statuses)]
-    table = shown.drop(columns=["error"]).assign(
+    # Columns no run of this LOGDIR fills (recall for classification runs, accuracy for
+    # memory runs, goals where no layer has one) would only be empty.
+    empty = [c for c in OPTIONAL_COLUMNS if frame[c].isna().all()]
+    table = shown.drop(columns=["error", *empty]).assign(
         open=[nav.link(Route(page="layer", run=r)) for r in shown.run])
     st.dataframe(
         table, hide_index=True, width="stretch",
