@@ -124,7 +124,7 @@ def group_names(ds: xr.Dataset) -> list[str]:
         keys = sorted(set.intersection(*(set(settings[j]) for j in same)))
         differ = [k for k in keys if len({json.dumps(settings[j][k]) for j in same}) > 1]
         if differ:
-            name += " (" + ", ".join(f"{k}={_setting_text(settings[i].get(k))}"
+            name += " (" + ", ".join(f"{k}={_setting_text(settings[i][k])}"
                                      for k in differ) + ")"
         names.append(name)
     return names

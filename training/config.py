@@ -14,7 +14,7 @@ from inspector.errors import InfomorphError, choose_one
 from inspector.pid import RESIDUAL, lattice
 from training.data import DATASETS
 from training.goals import goal_vector
-from training.presets import PRESETS
+from training.presets import MEMORY_EXTERNAL_SCALE, MEMORY_INTERNAL_SCALE, PRESETS
 
 HIDDEN_BINNINGS = ("fixed", "maxnorm", "quantile")
 
@@ -44,8 +44,8 @@ class TrainConfig:
     load: float = 0.2  # memory presets: patterns per neuron
     cue_noise: float = 0.05  # memory presets: share of a cue's bits flipped for recall
     train_noise: float = 0.0  # memory preset: share of the recurrent state's bits flipped
-    external_scale: float = 2.3  # memory preset: the fixed weight of the pattern input E
-    internal_scale: float = 0.001  # memory preset: factor on the initial recurrent weights
+    external_scale: float = MEMORY_EXTERNAL_SCALE  # memory: fixed weight of the pattern input
+    internal_scale: float = MEMORY_INTERNAL_SCALE  # memory: factor on initial recurrent weights
     eval_passes: int = 1  # stochastic test passes averaged per prediction (1: paper (b))
     # Goals by atom label over the layer's sources, e.g. {"{F}{C}": 1, "{F}{L}": -1, "H_res": 0.1}.
     goal: dict[str, float] | None = None  # None: the preset's goal for its hidden layers

@@ -42,14 +42,13 @@ from inspector.errors import InfomorphError
 from inspector.pid import Binning
 from training.goals import GOALS
 from training.layers import InfomorphicLayer
+from training.presets import MEMORY_EXTERNAL_SCALE, MEMORY_INTERNAL_SCALE
 
 SUCCESS_COSINE = 0.95
 RULES = ("memory", "memory-hebbian")
-EXTERNAL_SCALE = 2.3
-INTERNAL_SCALE = 1e-3
+EXTERNAL_SCALE, INTERNAL_SCALE = MEMORY_EXTERNAL_SCALE, MEMORY_INTERNAL_SCALE
 VALUE_RANGE = (-20.0, 20.0)
-"""Paper (c)'s published settings (its demo configuration): the fixed external weight, the
-factor on the recurrent weights' initial values, and the fixed binning range."""
+"""The fixed binning range of paper (c)'s published settings."""
 CAPACITY_LEVELS = {"recall_cosine": SUCCESS_COSINE, "recalled": 0.9}
 """Each measure's capacity: the load at which it first falls below this level."""
 

@@ -10,6 +10,11 @@ from dataclasses import dataclass, field
 
 from inspector.errors import choose_one
 
+MEMORY_EXTERNAL_SCALE = 2.3
+MEMORY_INTERNAL_SCALE = 1e-3
+"""The memory preset's fixed weight of the pattern input E and the factor on the recurrent
+weights' initial values: paper (c)'s published settings (its demo configuration)."""
+
 
 @dataclass(frozen=True)
 class HiddenPreset:
