@@ -209,6 +209,42 @@ def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
         torch.testing.assert_close(kept[1], other[1], rtol=0, atol=1e-12)
 
 
+def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
+    import inspector.pid._isx as isx
+    from inspector.pid import goal_from_samples, lattice
+
+    gen = torch.Generator().manual_seed(5)
+    codes = torch.randint(0, 7, (4, 400, 3), generator=gen)
+    codes[1, :, 2] = 0  # a constant source in one row: unions with fewer points than others
+    logit = torch.randn(4, 400, generator=gen, dtype=torch.float64)
+    gamma = torch.randn(len(lattice(3)), generator=gen, dtype=torch.float64)
+    calls = []
+    kernel = isx._UnionInformation.apply
+
+    def counted(*args):
+        calls.append(args[4])  # the rows of this call
+        return kernel(*args)
+
+    monkeypatch.setattr(isx._UnionInformation, "apply", counted)
+
+    def grad():
+        x = logit.clone().requires_grad_(True)
+        theta = torch.sigmoid(x)
+        goal = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [7, 7, 7], gamma,
+                                 0.1)
+        goal.sum().backward()
+        return goal.detach(), x.grad
+
+    together = grad()
+    assert sorted(calls) == [4, 12, 12]  # the full union; three singles; three pairs
+    calls.clear()
+    monkeypatch.setattr(isx, "_SIDE_BY_SIDE_ELEMENTS", 0)
+    apart = grad()
+    assert calls == [4] * 7
+    torch.testing.assert_close(together[0], apart[0], rtol=0, atol=1e-12)
+    torch.testing.assert_close(together[1], apart[1], rtol=0, atol=1e-12)
+
+
 def test_row_blocks_in_threads_give_the_same_numbers(monkeypatch):
     import inspector.pid._isx as isx
     from inspector.pid import pid_from_pmf, pid_from_samples
