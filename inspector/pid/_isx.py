@@ -328,12 +328,11 @@ def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int
             if antichains in sums:  # another block of rows of the same group
                 p, m = p + sums[antichains][0], m + sums[antichains][1]
             sums[antichains] = p, m
-    plus = entropy.new_zeros(n_rows, size)
-    minus = torch.zeros_like(plus)
-    for antichains, (p, m) in sums.items():
-        index = torch.tensor(antichains, device=entropy.device)
-        plus = plus.index_copy(1, index, -p)
-        minus = minus.index_copy(1, index, -m - entropy.unsqueeze(-1))
+    index = torch.tensor([a for antichains in sums for a in antichains], device=entropy.device)
+    plus = entropy.new_zeros(n_rows, size).index_copy(
+        1, index, -torch.cat([p for p, _ in sums.values()], 1))
+    minus = entropy.new_zeros(n_rows, size).index_copy(
+        1, index, -torch.cat([m for _, m in sums.values()], 1) - entropy.unsqueeze(-1))
     return plus, minus
 
 
@@ -377,11 +376,18 @@ def _groups(lat: Lattice, needed: Sequence[bool] | None = None, merged: bool = F
     groups and marginals that only other antichains use are skipped; the union's own marginal
     is always kept (it weights the points). ``merged``: one group, every needed antichain
     evaluated at the cells of all sources (the same averages: each antichain's terms depend
-    on its own union's cells only, and p(s, t)-weighted sums over finer cells marginalise)."""
+    on its own union's cells only, and p(s, t)-weighted sums over finer cells marginalise).
+    Planned once per goal (a training step asks for it every time)."""
+    return _group_plan(lat, None if needed is None else tuple(bool(x) for x in needed), merged)
+
+
+@functools.cache
+def _group_plan(lat: Lattice, needed: tuple[bool, ...] | None, merged: bool):
     groups = lat.union_groups
     if merged:
         full = 2**lat.n_sources - 1
         groups = [(full, tuple(a for _, ants, _ in groups for a in ants), tuple(range(full)))]
+    plan = []
     for union, antichains, cols in groups:
         if needed is not None:
             antichains = tuple(a for a in antichains if needed[a])
@@ -389,7 +395,22 @@ def _groups(lat: Lattice, needed: Sequence[bool] | None = None, merged: bool = F
                 continue
         used = lat.union_terms[list(antichains)][:, list(cols)].any(0)
         cols = [c for c, u in zip(cols, used, strict=True) if u or c == union - 1]
-        yield union, antichains, cols, lat.union_terms[list(antichains)][:, cols]
+        terms = lat.union_terms[list(antichains)][:, cols]
+        terms.flags.writeable = False
+        plan.append((union, antichains, cols, terms))
+    return tuple(plan)
+
+
+@functools.cache
+def _terms_tensor(terms: bytes, shape: tuple[int, ...], dtype: torch.dtype,
+                  device: torch.device) -> Tensor:
+    """A group's (A_g, V) terms as a tensor, made once per dtype and device (never written)."""
+    return torch.frombuffer(bytearray(terms), dtype=torch.int64).reshape(shape).to(
+        dtype=dtype, device=device)
+
+
+def _terms(terms, like: Tensor) -> Tensor:
+    return _terms_tensor(terms.tobytes(), terms.shape, like.dtype, like.device)
 
 
 _MERGE_GROUPS_UP_TO = 4
@@ -430,7 +451,7 @@ def _dense_points(
             occupied = tables[union - 1].sum(0).reshape(-1) > 0  # (R * |grid_U|,)
             if int(occupied.sum()) < _COMPACT_BELOW * occupied.numel():
                 cells = occupied.nonzero().squeeze(1)
-        terms = torch.tensor(terms, dtype=pmf.dtype, device=pmf.device)
+        terms = _terms(terms, pmf)
         if cells is None:
             per_row = math.prod(shape[2:])
             # Blocks of rows whose (V, T, rows, grid) copy stays in cache (a 20^3 x 2 table
@@ -645,7 +666,7 @@ def _sample_points(
                 marg_t,
                 marg_t[cols.index(union - 1)],
                 cells.row if first is every else cells.row.index_select(0, first),
-                torch.tensor(terms, dtype=target.dtype, device=target.device),
+                _terms(terms, target),
             ), point
 
     return cells.of_sample, groups()
