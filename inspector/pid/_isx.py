@@ -328,6 +328,8 @@ def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int
             if antichains in sums:  # another block of rows of the same group
                 p, m = p + sums[antichains][0], m + sums[antichains][1]
             sums[antichains] = p, m
+    if not sums:  # a goal of H(T) alone (or of nothing) needs no antichain
+        return entropy.new_zeros(n_rows, size), entropy.new_zeros(n_rows, size)
     index = torch.tensor([a for antichains in sums for a in antichains], device=entropy.device)
     plus = entropy.new_zeros(n_rows, size).index_copy(
         1, index, -torch.cat([p for p, _ in sums.values()], 1))
