@@ -21,6 +21,16 @@ def test_fixed_bins_edges_and_clamping():
     assert b.codes(x).flatten().tolist() == [0, 0, 0, 1, 2, 3, 3, 3]
 
 
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("method", ["fixed", "maxnorm", "quantile"])
+def test_one_non_finite_value_among_many_is_an_error(bad, method):
+    x = torch.randn(3, 50, 2, dtype=torch.float64)
+    x[1, 17, 1] = bad
+    with pytest.raises(InfomorphError, match="must be finite"):
+        Binning(method, bins=4).codes(x)
+    assert Binning(method, bins=4).codes(x[:, :0]).shape == (3, 0, 2)  # no samples: no error
+
+
 def test_maxnorm_is_per_neuron_and_source():
     b = Binning("maxnorm", bins=2)
     x = torch.tensor([[[1.0, -10.0], [-2.0, 5.0]], [[0.0, 0.0], [0.0, 0.0]]])

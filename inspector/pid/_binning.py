@@ -52,11 +52,15 @@ class Binning:
             raise InfomorphError(
                 f"sources must have shape (*batch, sample, source), got {tuple(values.shape)}"
             )
+        if values.shape[-2] == 0:  # no samples: nothing to bin (and no max or quantile)
+            return torch.empty(values.shape, dtype=torch.int64, device=values.device)
         if self.method == "discrete":
             return _discrete(values, self.bins)
         if not torch.is_floating_point(values):
             values = values.to(torch.float64)
-        if not bool(torch.isfinite(values).all()):
+        # aminmax propagates NaN and is one reduction: isfinite(values).all() first writes a
+        # mask of every value (0.45-0.57 ms against 0.02-0.16 for a training batch)
+        if values.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(values))).all()):
             raise InfomorphError("sources must be finite (found NaN or infinity)")
         if self.method == "fixed":
             return _equal_width(values, *self.value_range, self.bins)
