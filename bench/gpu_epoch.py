@@ -61,7 +61,7 @@ def step_seconds(preset: str, hidden: int, device: str, x, y, steps: int) -> flo
             loss = torch.nn.functional.cross_entropy(model.logits(x[sl], gen)[0], y[sl])
         else:
             passes = model.run(x[sl], _one_hot(y[sl], 10), gen)
-            loss = sum(-layer.goal_value(passes[n].sources, passes[n].theta).sum()
+            loss = sum(-layer.goal_value(passes[n].sources, passes[n].theta, "sum")
                        for n, layer in model.layers().items() if layer.goal is not None)
         loss.backward()
         for opt in optimizers:

@@ -65,7 +65,7 @@ def _steps(codes, logit, bins, gamma, residual):
     def sparse():
         theta = torch.sigmoid(logit)
         q = torch.stack([1 - theta, theta], -1)
-        loss = -goal_from_samples(codes, q, bins, gamma, residual).sum()
+        loss = -goal_from_samples(codes, q, bins, gamma, residual, reduction="sum")
         loss.backward()
         return loss.detach()
 

@@ -119,7 +119,7 @@ def _training_share(neurons: int, write_seconds: float) -> dict:
 
     def step():
         passes = model.run(x, _one_hot(y, 10), gen)
-        loss = sum(-layer.goal_value(passes[k].sources, passes[k].theta).sum()
+        loss = sum(-layer.goal_value(passes[k].sources, passes[k].theta, "sum")
                    for k, layer in model.layers().items())
         loss.backward()
         for opt in optimizers:

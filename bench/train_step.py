@@ -51,7 +51,7 @@ def main() -> None:
                 loss = torch.nn.functional.cross_entropy(model.logits(x, gen)[0], y)
             else:
                 passes = model.run(x, _one_hot(y, 10), gen)
-                loss = sum(-layer.goal_value(passes[n].sources, passes[n].theta).sum()
+                loss = sum(-layer.goal_value(passes[n].sources, passes[n].theta, "sum")
                            for n, layer in model.layers().items() if layer.goal is not None)
             loss.backward()
             for opt in optimizers:

@@ -255,6 +255,36 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
     torch.testing.assert_close(together[1], apart[1], rtol=0, atol=1e-12)
 
 
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("goal", ["all", "one"])
+def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal):
+    from inspector.pid import goal_from_samples, lattice
+
+    gen = torch.Generator().manual_seed(11 + n)
+    codes = torch.randint(0, 5, (6, 300, n), generator=gen)
+    codes[2, :, 0] = 3  # a constant source in one row
+    logit = torch.randn(6, 300, generator=gen, dtype=torch.float64)
+    gamma = torch.randn(len(lattice(n)), generator=gen, dtype=torch.float64)
+    if goal == "one":  # one antichain: few groups, evaluated as one
+        gamma = torch.zeros_like(gamma).index_fill_(0, torch.tensor([0]), 1.0)
+
+    def value(reduction):
+        x = logit.clone().requires_grad_(True)
+        theta = torch.sigmoid(x)
+        g = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [5] * n, gamma, 0.2,
+                              reduction=reduction)
+        g.sum().backward()
+        return g.detach(), x.grad
+
+    rows, summed = value("none"), value("sum")
+    assert rows[0].shape == (6,) and summed[0].shape == ()
+    torch.testing.assert_close(summed[0], rows[0].sum(), rtol=0, atol=1e-10)
+    torch.testing.assert_close(summed[1], rows[1], rtol=0, atol=1e-12)
+    with pytest.raises(ValueError, match="reduction"):
+        goal_from_samples(codes, torch.stack([1 - logit, logit], -1), [5] * n, gamma,
+                          reduction="mean")
+
+
 def test_row_blocks_in_threads_give_the_same_numbers(monkeypatch):
     import inspector.pid._isx as isx
     from inspector.pid import pid_from_pmf, pid_from_samples

@@ -171,10 +171,12 @@ class InfomorphicLayer(nn.Module):
             [self.binning.bins] * len(self.source_names),
         )
 
-    def goal_value(self, sources: Tensor, theta: Tensor) -> Tensor:
-        """Per-neuron goal (neuron,) in bits on this batch; differentiable through theta."""
+    def goal_value(self, sources: Tensor, theta: Tensor, reduction: str = "none") -> Tensor:
+        """Per-neuron goal (neuron,) in bits on this batch, or with ``reduction="sum"`` the
+        layer's total (a scalar: cheaper, what its loss needs); differentiable through theta."""
         codes, q, bins = self._codes_and_target(sources, theta)
-        return goal_from_samples(codes, q, bins, self.gamma.to(q.dtype), self.residual_weight)
+        return goal_from_samples(codes, q, bins, self.gamma.to(q.dtype), self.residual_weight,
+                                 reduction)
 
     def logged(self, sources: Tensor, theta: Tensor) -> tuple[Tensor, Tensor | None]:
         """What a checkpoint records of this batch, from one float64 decomposition: all atoms

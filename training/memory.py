@@ -169,7 +169,7 @@ def memory_step(layer: InfomorphicLayer, optimizer: torch.optim.Optimizer, patte
                 state: Tensor) -> tuple[float, Tensor, Tensor]:
     """One Adam step on -sum of the neurons' Pi{E}{I} (bits); returns (loss, sources, theta)."""
     sources, theta = layer({"E": patterns, "I": state})
-    loss = -layer.goal_value(sources, theta).sum()
+    loss = -layer.goal_value(sources, theta, "sum")
     optimizer.zero_grad()
     loss.backward()
     optimizer.step()

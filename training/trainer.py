@@ -271,7 +271,7 @@ class Trainer:
         loss = torch.zeros((), device=self.device)
         for name, layer in self.model.layers().items():
             if layer.goal is not None:
-                loss = loss - layer.goal_value(passes[name].sources, passes[name].theta).sum()
+                loss = loss - layer.goal_value(passes[name].sources, passes[name].theta, "sum")
         if loss.requires_grad:
             loss.backward()
         for opt in self.optimizers:

@@ -38,6 +38,7 @@ from typing import NamedTuple
 
 import torch
 from torch import Tensor
+from torch.nn.functional import threshold as _threshold
 
 from inspector.pid._lattice import Lattice, lattice
 
@@ -182,13 +183,16 @@ def _add_row_sums(
     """``acc`` (A, R) += the sums per batch row of ``values`` (A, c), the points ``sl``.
 
     Points of whole grids are summed as a (A, rows, per_row) view: ~10x faster than the
-    index_add that irregular (compacted) points need (measured)."""
-    if per_row:
+    index_add that irregular (compacted) points need (measured). ``row`` None: every point
+    counts to one total, ``acc`` (A, 1)."""
+    if row is None:
+        acc[:, 0] += values.sum(1, dtype=acc.dtype)
+    elif per_row:
         first = first_row + sl.start // per_row
         sums = values.view(values.shape[0], -1, per_row).sum(-1)
         acc[:, first:first + sums.shape[1]] += sums
     else:
-        acc.index_add_(1, row[sl], values)
+        acc.index_add_(1, row[sl], values.to(acc.dtype))
 
 
 def _slab_sum(x: Tensor) -> Tensor:
@@ -214,17 +218,19 @@ class _UnionInformation(torch.autograd.Function):
     Forward: ``marg_t`` (V, T, P), ``weight`` (T, P), ``terms`` (A, V), ``row`` (P,),
     ``n_rows``, ``per_row``, ``first_row`` (see :class:`_Points`) ->
     ``(sum_p w(p) log2 p(union)(p), sum_p,t w(t,p) log2 p(union, t)(p))``, each (n_rows, A),
-    with w(p) = sum_t w(t, p). The (T, A, P) union probabilities are never held whole: the
+    with w(p) = sum_t w(t, p); ``row`` None sums every point into one row (n_rows = 1: the
+    whole batch's total, no scatter); ``sum_dtype`` the dtype of those sums (default: the
+    input's). The (T, A, P) union probabilities are never held whole: the
     backward pass rebuilds them chunk by chunk instead of saving them, which keeps the work
     in cache and the memory at O(V T P).
     """
 
     @staticmethod
-    def forward(ctx, marg_t, weight, terms, row, n_rows, per_row, first_row):
+    def forward(ctx, marg_t, weight, terms, row, n_rows, per_row, first_row, sum_dtype=None):
         ctx.save_for_backward(marg_t, weight, terms, row)
         _, t_size, points = marg_t.shape
         tiny = torch.finfo(marg_t.dtype).tiny
-        plus = marg_t.new_zeros(terms.shape[0], n_rows)
+        plus = marg_t.new_zeros(terms.shape[0], n_rows, dtype=sum_dtype or marg_t.dtype)
         minus = torch.zeros_like(plus)
         # Small enough (a training batch): keep each chunk's unions and logs for backward
         # instead of rebuilding them there (saves a matmul and two logs per chunk).
@@ -254,7 +260,7 @@ class _UnionInformation(torch.autograd.Function):
         # Every chunk writes its slice of the gradients, so they start uninitialised.
         grad_marg = torch.empty_like(marg_t) if need_marg else None
         grad_weight = torch.empty_like(weight) if need_weight else None
-        g_plus, g_minus = g_plus.T.contiguous(), g_minus.T.contiguous()  # (A, R)
+        g_plus, g_minus = (g.T.to(marg_t.dtype).contiguous() for g in (g_plus, g_minus))  # (A, R)
         kept = iter(ctx.kept)
         for sl in _chunks(points, t_size * terms.shape[0], ctx.per_row):
             if ctx.kept:
@@ -263,21 +269,25 @@ class _UnionInformation(torch.autograd.Function):
                 union_t = _union(marg_t[..., sl], terms)  # (T, A, c)
                 union = _slab_sum(union_t)  # (A, c), summed as in forward
                 log_t, log_p = _safe_log2(union_t), _safe_log2(union)
-            gp, gm = g_plus.index_select(1, row[sl]), g_minus.index_select(1, row[sl])
+            if row is None:  # one total: its gradient is the same at every point
+                gp, gm = g_plus, g_minus
+            else:
+                gp, gm = g_plus.index_select(1, row[sl]), g_minus.index_select(1, row[sl])
             w = weight[:, sl]  # (T, c)
             if need_weight:
                 gw = (log_t * gm).sum(1)  # (T, c)
                 grad_weight[:, sl] = gw.add_((log_p * gp).sum(0))
             if need_marg:
                 # Clamped (empty) unions pass no gradient: dividing by inf gives exactly 0.
-                inf = math.inf
-                gut = (w.unsqueeze(1) * gm).div_(torch.where(union_t > tiny, union_t, inf))
-                gu = (w.sum(0) * gp).div_(torch.where(union > tiny, union, inf))
+                # threshold(x, tiny, inf) is where(x > tiny, x, inf) in one pass (12x faster
+                # than the comparison and where: 55 vs 757 us on 665k unions, measured).
+                gut = (w.unsqueeze(1) * gm).div_(_threshold(union_t, tiny, math.inf))
+                gu = (w.sum(0) * gp).div_(_threshold(union, tiny, math.inf))
                 gut = gut.add_(gu)  # (T, A, c)
                 grad = torch.matmul(terms.T, gut)  # (T, V, c)
                 grad_marg[..., sl] = grad.transpose(0, 1).mul_(1 / math.log(2))
         ctx.kept = []
-        return grad_marg, grad_weight, None, None, None, None, None
+        return grad_marg, grad_weight, None, None, None, None, None, None
 
 
 _SIDE_BY_SIDE_ELEMENTS = 1 << 18
@@ -313,21 +323,35 @@ def _side_by_side(groups: Iterator[_Points], n_rows: int):
             marg_t=marg_t, weight=marg_t[weight_column], row=row)
 
 
-def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int):
+def _averages(groups: Iterator[_Points], n_rows: int, entropy: Tensor, size: int,
+              total: bool = False):
     """Averaged I+ and I- (n_rows, size) in bits, 0 for antichains no group covers.
 
     ``entropy`` (n_rows,) = H(T). Uses sum_x,t p(x,t) log2 p(t) = -H(T), so p(t) never divides
-    a large tensor.
+    a large tensor. ``total``: their sums over the rows instead, (1, size) (a layer's loss
+    needs no per-row values: no scatter of the points into rows, no gather back).
     """
     sums: dict[tuple[int, ...], tuple[Tensor, Tensor]] = {}
     for parts, g in _side_by_side(groups, n_rows):
-        p_all, m_all = _UnionInformation.apply(g.marg_t, g.weight, g.terms, g.row,
-                                               n_rows * len(parts), g.per_row, g.first_row)
+        if total:
+            rows, row = len(parts), None
+            if len(parts) > 1:  # the part of each point: rows k * n_rows + row -> k
+                row = torch.div(g.row, n_rows, rounding_mode="floor")
+        else:
+            rows, row = n_rows * len(parts), g.row
+        # A total is a sum of ~10^5 logs of ~10 bits whose I+ and I- then cancel to a goal
+        # of a few bits: accumulated in float64 (in float32 the goal was off by 0.5 %).
+        p_all, m_all = _UnionInformation.apply(g.marg_t, g.weight, g.terms, row, rows,
+                                               g.per_row, g.first_row,
+                                               torch.float64 if total else None)
+        step = rows // len(parts)
         for k, antichains in enumerate(parts):
-            p, m = p_all[k * n_rows:(k + 1) * n_rows], m_all[k * n_rows:(k + 1) * n_rows]
+            p, m = p_all[k * step:(k + 1) * step], m_all[k * step:(k + 1) * step]
             if antichains in sums:  # another block of rows of the same group
                 p, m = p + sums[antichains][0], m + sums[antichains][1]
             sums[antichains] = p, m
+    if total:
+        entropy, n_rows = entropy.sum().reshape(1), 1
     if not sums:  # a goal of H(T) alone (or of nothing) needs no antichain
         return entropy.new_zeros(n_rows, size), entropy.new_zeros(n_rows, size)
     index = torch.tensor([a for antichains in sums for a in antichains], device=entropy.device)
@@ -795,16 +819,21 @@ def goal_from_samples(
     n_bins: Sequence[int],
     atom_weights: Tensor,
     residual_weight: float = 0.0,
+    reduction: str = "none",
 ) -> Tensor:
     """A local goal G = sum_a gamma_a Pi_a + gamma_res H_res (bits), from samples.
 
     Shapes: ``codes``, ``target`` as :func:`pid_from_samples`; ``atom_weights`` (A,) gamma in
-    ``lattice(n).antichains`` order -> (*batch,). Equal to ``atoms @ gamma + gamma_res *
+    ``lattice(n).antichains`` order -> (*batch,), or with ``reduction="sum"`` their sum, a
+    scalar (what a layer's loss needs, computed without splitting the points by row: ~10 %
+    faster for the optimized trivariate goal). Equal to ``atoms @ gamma + gamma_res *
     residual_entropy`` of :func:`pid_from_samples`, but since gamma . Pi = (M^T gamma) . I^sx
     only the redundancies with a non-zero coefficient are computed: a goal such as
     Pi{F}{C} needs two of the 18 trivariate antichains. Differentiable with respect to
     ``target``.
     """
+    if reduction not in ("none", "sum"):
+        raise ValueError(f"reduction must be 'none' or 'sum', got {reduction!r}")
     batch, codes, target = _flatten_samples(codes, target, n_bins)
     lat = lattice(codes.shape[-1])
     gamma = torch.as_tensor(atom_weights, dtype=target.dtype, device=target.device)
@@ -815,6 +844,10 @@ def goal_from_samples(
     needed = (coef != 0).tolist()
     entropy = _entropy(target.mean(-2))
     groups = _points_from_samples(codes, target, n_bins, lat, needed)
+    if reduction == "sum":  # totals in float64 (see _UnionInformation), then the dtype
+        i_plus, i_minus = _averages(groups, codes.shape[0], entropy.double(), len(lat), True)
+        goal = (i_plus - i_minus) @ coef.double() + residual_weight * entropy.double().sum()
+        return goal.sum().to(target.dtype)
     i_plus, i_minus = _averages(groups, codes.shape[0], entropy, len(lat))
     goal = (i_plus - i_minus) @ coef + residual_weight * entropy
     return goal.reshape(batch)
