@@ -127,6 +127,18 @@ def test_open_and_compare_from_the_runs_page(trained_logdir, monkeypatch):
     assert param(at, "runs") == [the_run(trained_logdir)]
 
 
+def test_a_button_draws_the_new_page_without_running_the_old_one(trained_logdir, monkeypatch):
+    from inspector.app import runs_page
+
+    at = app(trained_logdir, monkeypatch)
+    shown = []
+    original = runs_page.show
+    monkeypatch.setattr(runs_page, "show", lambda *a: (shown.append(a), original(*a)))
+    at.button(key="open-layer").click().run()
+    no_traceback(at)
+    assert at.header[0].value == "Layer" and shown == []  # the runs page did not run again
+
+
 def test_layer_page(trained_logdir, monkeypatch):
     run = the_run(trained_logdir)
     at = app(trained_logdir, monkeypatch, run=run)
@@ -163,6 +175,11 @@ def test_layer_page_opens_a_neuron(trained_logdir, monkeypatch):
     no_traceback(at)
     assert param(at, "page") == ["neuron"] and param(at, "neuron") == ["5"]
     assert at.subheader[0].value.startswith("Neuron 5 of layer hidden")
+    # a number typed and the button clicked in one go (one run): the typed number counts
+    at = app(trained_logdir, monkeypatch, run=the_run(trained_logdir), layer="hidden")
+    at.number_input(key="neuron-number").set_value(7)
+    at.button(key="open-neuron").click().run()
+    assert param(at, "neuron") == ["7"]
 
 
 def test_sidebar_switches_pages_and_keeps_the_run(trained_logdir, monkeypatch):

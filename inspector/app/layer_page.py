@@ -92,9 +92,9 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
     with right:
         st.write("Neuron classes at this checkpoint")
         st.dataframe(_class_counts(ds, step), hide_index=True)
-        neuron = st.number_input("Neuron", 0, ds.sizes["neuron"] - 1, 0, key="neuron-number")
-        if st.button("Open neuron page", key="open-neuron"):
-            nav.go(page="neuron", neuron=int(neuron), checkpoint=step)
+        st.number_input("Neuron", 0, ds.sizes["neuron"] - 1, 0, key="neuron-number")
+        st.button("Open neuron page", key="open-neuron", **nav.on_click(
+            {"neuron": ("neuron-number", int)}, page="neuron", checkpoint=step))
 
 
 def _training_tab(logdir: str, view: context.LayerView, chart, smooth: float) -> None:

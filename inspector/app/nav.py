@@ -28,15 +28,31 @@ def _safe_current() -> Route:
 
 def go(**changes) -> None:
     """Change the route and rerun; unspecified fields keep their value."""
-    route = dataclasses.replace(_safe_current(), **changes)
-    st.query_params.from_dict(route.query())
+    settle(**changes)
     st.rerun()
 
 
-def settle(**defaults) -> None:
-    """Write values the URL left out (the page shows defaults for them) into the URL, with
-    no rerun: the link stays complete, and the page is not drawn twice."""
-    st.query_params.from_dict(dataclasses.replace(_safe_current(), **defaults).query())
+def settle(**changes) -> None:
+    """Change the route with no rerun. For values the URL left out (the page shows defaults
+    for them): the link stays complete, and the page is not drawn twice. And from a widget's
+    callback (:func:`on_click`)."""
+    st.query_params.from_dict(dataclasses.replace(_safe_current(), **changes).query())
+
+
+def on_click(from_widgets: dict[str, tuple[str, type]] | None = None, **changes) -> dict:
+    """Keyword arguments for a button that moves to another route: Streamlit runs the
+    callback before the script, so the click's run draws the new page at once (with
+    :func:`go` the old page runs once more first, only to reach its button). Fields in
+    ``from_widgets`` ({field: (widget key, type)}) take the widget's value at the click, not
+    the value it had when the button was drawn."""
+
+    def move() -> None:
+        values = {field: kind(st.session_state[key])
+                  for field, (key, kind) in (from_widgets or {}).items()
+                  if key in st.session_state}
+        settle(**changes, **values)
+
+    return {"on_click": move}
 
 
 def follow(field: str, chosen, named) -> None:
@@ -54,8 +70,10 @@ def link(route: Route) -> str:
 
 
 def page_picker(page: str) -> str:
+    key = f"page-{page}"
     return st.sidebar.radio("Page", PAGES, index=PAGES.index(page),
-                            format_func=TITLES.__getitem__, key=f"page-{page}")
+                            format_func=TITLES.__getitem__, key=key,
+                            on_change=lambda: settle(page=st.session_state[key]))
 
 
 def pick(label: str, options: list, current, key: str, **kwargs):

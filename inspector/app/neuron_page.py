@@ -35,10 +35,10 @@ def show(logdir: str, route: Route) -> None:
     check_neuron(ds, neuron)
 
     cols = st.columns([1, 1, 1, 3])
-    if cols[0].button("◀ previous", disabled=neuron == 0, key="prev"):
-        nav.go(neuron=neuron - 1)
-    if cols[1].button("next ▶", disabled=neuron == n - 1, key="next"):
-        nav.go(neuron=neuron + 1)
+    cols[0].button("◀ previous", disabled=neuron == 0, key="prev",
+                   **nav.on_click(neuron=neuron - 1))
+    cols[1].button("next ▶", disabled=neuron == n - 1, key="next",
+                   **nav.on_click(neuron=neuron + 1))
     chosen = cols[2].number_input("Neuron", 0, n - 1, neuron, key=f"neuron-{neuron}")
     if chosen != neuron:
         nav.go(neuron=int(chosen))

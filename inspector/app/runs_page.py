@@ -66,8 +66,8 @@ def show(logdir: str, route: Route) -> None:
         st.subheader("Open a run")
         if analysed:
             chosen = nav.pick("Run", analysed, route.run, key="open-run")
-            if st.button("Open its layer page", key="open-layer"):
-                nav.go(page="layer", run=chosen, layer=None, neuron=None, checkpoint=None)
+            st.button("Open its layer page", key="open-layer", **nav.on_click(
+                page="layer", run=chosen, layer=None, neuron=None, checkpoint=None))
         else:
             st.info("None of these runs is analysed yet.")
     with right:
@@ -75,8 +75,8 @@ def show(logdir: str, route: Route) -> None:
         default = [r for r in route.runs if r in analysed] or analysed
         picked = st.multiselect("Runs to compare", analysed, default=default,
                                 key="compare-runs")
-        if st.button("Compare", disabled=not picked, key="compare"):
-            nav.go(page="compare", runs=tuple(picked))
+        st.button("Compare", disabled=not picked, key="compare",
+                  **nav.on_click({"runs": ("compare-runs", tuple)}, page="compare"))
 
     todo = [r for r, a in zip(shown.run, shown.analysis, strict=True) if a != "up to date"]
     if todo:
