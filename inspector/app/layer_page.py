@@ -37,6 +37,19 @@ def _picked_neuron(event, selection: str = SIMPLEX_PICK) -> int | None:
     return None
 
 
+def _open_picked(key: str, selection: str, step: int):
+    """on_select callback of a chart: open the clicked neuron's page. As a callback it runs
+    before the script, which then draws the neuron page at once (with on_select="rerun" the
+    layer page ran once more first, only to read the click)."""
+
+    def open_neuron() -> None:
+        picked = _picked_neuron(st.session_state.get(key), selection)
+        if picked is not None:
+            nav.settle(page="neuron", neuron=picked, checkpoint=step)
+
+    return open_neuron
+
+
 def show(logdir: str, route: Route) -> None:
     st.header("Layer")
     view = context.layer_view(logdir, route)
@@ -58,11 +71,9 @@ def show(logdir: str, route: Route) -> None:
             st.caption(f"{COMPOSITION_CHECKPOINTS} of {ds.sizes['checkpoint']} checkpoints "
                        "drawn (evenly spaced); the export has them all.")
     with right:
-        event = vega.draw(chart("simplex", step, True), on_select="rerun",
-                          key=f"simplex-{view.run}-{view.layer}-{step}", width="stretch")
-        picked = _picked_neuron(event)
-        if picked is not None:
-            nav.go(page="neuron", neuron=picked, checkpoint=step)
+        key = f"simplex-{view.run}-{view.layer}-{step}"
+        vega.draw(chart("simplex", step, True), key=key, width="stretch",
+                  on_select=_open_picked(key, SIMPLEX_PICK, step))
         st.caption("Click a neuron to open its page. Shares are of each neuron's positive "
                    "atom mass; mixed-order atoms set the point size, negative mass is in the "
                    "tooltip.")
@@ -83,11 +94,9 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
     with left:
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
-        event = vega.draw(chart("heatmap", atom, True), on_select="rerun",
-                          key=f"heatmap-{view.run}-{view.layer}-{atom}", width="stretch")
-        picked = _picked_neuron(event, HEATMAP_PICK)
-        if picked is not None:
-            nav.go(page="neuron", neuron=picked, checkpoint=step)
+        key = f"heatmap-{view.run}-{view.layer}-{atom}"
+        vega.draw(chart("heatmap", atom, True), key=key, width="stretch",
+                  on_select=_open_picked(key, HEATMAP_PICK, step))
         st.caption("Hover a row for its neurons; click it to open its (first) neuron.")
     with right:
         st.write("Neuron classes at this checkpoint")
