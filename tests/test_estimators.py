@@ -280,6 +280,10 @@ def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal):
     assert rows[0].shape == (6,) and summed[0].shape == ()
     torch.testing.assert_close(summed[0], rows[0].sum(), rtol=0, atol=1e-10)
     torch.testing.assert_close(summed[1], rows[1], rtol=0, atol=1e-12)
+    with torch.no_grad():  # no gradient: small grids go through the dense table instead
+        q = torch.stack([1 - torch.sigmoid(logit), torch.sigmoid(logit)], -1)
+        table = goal_from_samples(codes, q, [5] * n, gamma, 0.2, reduction="sum")
+    torch.testing.assert_close(table, rows[0].sum(), rtol=0, atol=1e-10)
     with pytest.raises(ValueError, match="reduction"):
         goal_from_samples(codes, torch.stack([1 - logit, logit], -1), [5] * n, gamma,
                           reduction="mean")
