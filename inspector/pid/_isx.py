@@ -506,8 +506,8 @@ def _ravel(coords: tuple[Tensor, ...], shape: Sequence[int]) -> Tensor:
     per axis; axes of size 1 are skipped (their coordinate may lie on a larger grid)."""
     flat = None
     for coord, size in zip(coords, shape, strict=True):
-        if size > 1:
-            flat = coord if flat is None else flat * size + coord
+        if size > 1:  # coord + size * flat in one pass (flat * size + coord takes two)
+            flat = coord if flat is None else torch.add(coord, flat, alpha=size)
     return torch.zeros_like(coords[0]) if flat is None else flat
 
 
@@ -634,6 +634,59 @@ def _occupied_cells(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> _Ce
                   weight.new_zeros(weight.shape[0], count).index_add_(1, ids, weight), ids)
 
 
+class _Marginals(torch.autograd.Function):
+    """Each group's marginals p(s_v, t) at its points, from the cells' p(s, t), in one
+    autograd node: the coarse tables are group sums of the cells, gathered at the points.
+
+    Forward: ``weight`` (T, C) the cells' p(s, t); ``masks`` {mask: (id of each cell (C,),
+    number of ids)}; ``gathers``, per group, per marginal: (mask, index (P,) into that
+    mask's table, or None for all of it), mask None for the cells themselves ->
+    per group (V, T, P). Written straight into each group's (V, T, P) tensor (no stack);
+    the backward adds each group's gradients into the tables once and gathers them back
+    to the cells once per mask (autograd did that per marginal, with a node each).
+    """
+
+    @staticmethod
+    def forward(ctx, weight, masks, gathers):
+        ctx.set_materialize_grads(False)
+        ctx.masks, ctx.gathers, ctx.shape = masks, gathers, weight.shape
+        t_size = weight.shape[0]
+        tables = {m: weight.new_zeros(t_size, count).index_add_(1, ids, weight)
+                  for m, (ids, count) in masks.items()}
+        tables[None] = weight
+        outs = []
+        for cols in gathers:
+            points = next((i.numel() for _, i in cols if i is not None), weight.shape[1])
+            out = weight.new_empty(len(cols), t_size, points)
+            for j, (mask, index) in enumerate(cols):
+                if index is None:
+                    out[j].copy_(tables[mask])
+                else:
+                    torch.index_select(tables[mask], 1, index, out=out[j])
+            outs.append(out)
+        return tuple(outs)
+
+    @staticmethod
+    def backward(ctx, *grads):
+        g_weight = None
+        g_tables: dict[int | None, Tensor] = {}
+        for grad, cols in zip(grads, ctx.gathers, strict=True):
+            if grad is None:
+                continue
+            for j, (mask, index) in enumerate(cols):
+                if mask not in g_tables:
+                    size = ctx.shape[1] if mask is None else ctx.masks[mask][1]
+                    g_tables[mask] = grad.new_zeros(ctx.shape[0], size)
+                if index is None:
+                    g_tables[mask] += grad[j]
+                else:
+                    g_tables[mask].index_add_(1, index, grad[j])
+        for mask, g_table in g_tables.items():
+            part = g_table if mask is None else g_table.index_select(1, ctx.masks[mask][0])
+            g_weight = part if g_weight is None else g_weight.add_(part)
+        return g_weight, None, None
+
+
 def _sample_points(
     codes: Tensor,
     target: Tensor,
@@ -651,49 +704,48 @@ def _sample_points(
     cells = _occupied_cells(codes, target, n_bins)
     full = 2**n - 1
     every = torch.arange(cells.row.numel(), device=codes.device)
-    ids, sums, compacted = {full: every}, {full: cells.weight}, {full: True}
+    ids: dict[int, tuple[Tensor, int]] = {}
+    compacted: dict[int, bool] = {}
     merged = needed is not None and len(list(_groups(lat, needed))) <= _MERGE_GROUPS_UP_TO
 
-    def marginal(mask: int) -> tuple[Tensor, Tensor]:
+    def cell_ids(mask: int) -> tuple[Tensor, int]:
         if mask not in ids:
-            ids[mask], count, keys = _cell_ids(*_cell_key(cells.row, cells.codes, rows,
-                                                          n_bins, mask))
-            compacted[mask] = keys is not None
-            sums[mask] = cells.weight.new_zeros(cells.weight.shape[0], count).index_add_(
-                1, ids[mask], cells.weight)
-        return ids[mask], sums[mask]
+            mask_ids, count, keys = _cell_ids(*_cell_key(cells.row, cells.codes, rows,
+                                                         n_bins, mask))
+            ids[mask], compacted[mask] = (mask_ids, count), keys is not None
+        return ids[mask]
+
+    plan = []
+    for union, antichains, cols, terms in _groups(lat, needed, merged):
+        if union == full:  # every cell is a point of its own
+            point = first = every
+        else:
+            union_ids, count = cell_ids(union)
+            if compacted[union]:  # every id is an occupied cell already
+                point, n_points = union_ids, count
+            else:
+                point, occupied = _compact(union_ids, count)
+                n_points = occupied.numel()
+            # One cell per point; any would do (marginals are constant on a point): take
+            # the first, deterministically.
+            first = torch.full((n_points,), every.numel(), device=codes.device)
+            first = first.scatter_reduce_(0, point, every, "amin")
+        gathers = []
+        for v in cols:
+            if v + 1 == full:
+                gathers.append((None, None if first is every else first))
+            else:
+                v_ids = cell_ids(v + 1)[0]
+                gathers.append((v + 1, v_ids if first is every else v_ids.index_select(0, first)))
+        row = cells.row if first is every else cells.row.index_select(0, first)
+        plan.append((antichains, cols.index(union - 1), row, _terms(terms, target), point,
+                     gathers))
+    margs = _Marginals.apply(cells.weight, ids, [p[-1] for p in plan])
 
     def groups() -> Iterator[tuple[_Points, Tensor]]:
-        for union, antichains, cols, terms in _groups(lat, needed, merged):
-            union_ids, union_sums = marginal(union)
-            if union == full:  # every cell is a point of its own
-                point = first = every
-            else:
-                if compacted[union]:  # every id is an occupied cell already
-                    point, n_points = union_ids, union_sums.shape[1]
-                else:
-                    point, occupied = _compact(union_ids, union_sums.shape[1])
-                    n_points = occupied.numel()
-                # One cell per point; any would do (marginals are constant on a point): take
-                # the first, deterministically.
-                first = torch.full((n_points,), every.numel(), device=codes.device)
-                first = first.scatter_reduce_(0, point, every, "amin")
-            marg_t = []
-            for v in cols:
-                v_ids, v_sums = marginal(v + 1)
-                if v + 1 == full:
-                    marg_t.append(v_sums)
-                else:
-                    marg_t.append(v_sums.index_select(
-                        1, v_ids if first is every else v_ids.index_select(0, first)))
-            marg_t = torch.stack(marg_t)  # (V, T, P)
-            yield _Points(
-                antichains,
-                marg_t,
-                marg_t[cols.index(union - 1)],
-                cells.row if first is every else cells.row.index_select(0, first),
-                _terms(terms, target),
-            ), point
+        for (antichains, weight_col, row, terms, point, _), marg_t in zip(plan, margs,
+                                                                           strict=True):
+            yield _Points(antichains, marg_t, marg_t[weight_col], row, terms), point
 
     return cells.of_sample, groups()
 
