@@ -13,6 +13,8 @@ from pathlib import Path
 
 import torch
 
+from inspector.allocator import keep_freed_memory
+
 
 def median_seconds(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) -> float:
     """Median wall time of ``fn()`` over ``repeats`` runs after ``warmup`` runs."""
@@ -35,8 +37,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
+    # every bench main() starts with keep_freed_memory(), as every infomorph command does
+    malloc = "freed memory kept" if keep_freed_memory() else "default malloc"
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads), {platform.python_version()}")
+            f"({torch.get_num_threads()} threads), {platform.python_version()}, {malloc}")
 
 
 def write_json(path: str | None, name: str, rows: list[dict]) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from _timing import machine, median_seconds, write_json
 
+from inspector.allocator import keep_freed_memory
 from inspector.cli import main as cli
 from inspector.pid import Binning, decompose_samples
 from storage import LayerRecord, LayerSpec, ProbeSpec, RunSpec, RunWriter, SourceSpec
@@ -50,6 +51,7 @@ def make_run(run_dir: Path, neurons: int, checkpoints: int, samples: int, seed: 
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--neurons", type=int, default=200)
     parser.add_argument("--checkpoints", type=int, default=10)

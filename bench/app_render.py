@@ -30,6 +30,7 @@ from pathlib import Path
 from _timing import machine, write_json
 from analysis_throughput import make_run
 
+from inspector.allocator import keep_freed_memory
 from inspector.cli import main as cli
 from storage import open_analysis
 
@@ -112,6 +113,7 @@ def browser_render(logdir: Path, query: str, charts: int):
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--neurons", type=int, default=1000)
     parser.add_argument("--checkpoints", type=int, default=100)

@@ -22,6 +22,7 @@ import time
 import torch
 from _timing import machine, write_json
 
+from inspector.allocator import keep_freed_memory
 from training.config import make_config
 from training.data import DEFAULT_MNIST_DIR
 from training.models import BackpropNetwork
@@ -79,6 +80,7 @@ def step_seconds(preset: str, hidden: int, device: str, x, y, steps: int) -> flo
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=2000)
     parser.add_argument("--preset", default="trivariate-sparse")

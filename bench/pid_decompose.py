@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from _timing import machine, median_seconds, write_json
 
+from inspector.allocator import keep_freed_memory
 from inspector.pid import pid_from_pmf, pid_from_samples, pmf_from_samples
 
 
@@ -47,6 +48,7 @@ def dit_seconds(shape) -> float | None:
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--json", default=None)

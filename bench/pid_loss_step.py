@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from _timing import machine, median_seconds, write_json
 
+from inspector.allocator import keep_freed_memory
 from inspector.pid import (
     Binning,
     goal_from_samples,
@@ -81,6 +82,7 @@ def _steps(codes, logit, bins, gamma, residual):
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--neurons", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1024)

@@ -13,6 +13,7 @@ import argparse
 import statistics
 import time
 
+from inspector.allocator import keep_freed_memory
 from storage import open_run
 from training.config import make_config, parse_sets
 from training.presets import PRESETS
@@ -20,6 +21,7 @@ from training.trainer import train
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", default="digits")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from _timing import machine, median_seconds, write_json
 
+from inspector.allocator import keep_freed_memory
 from storage import (
     LayerRecord,
     LayerSpec,
@@ -35,6 +36,7 @@ from storage import (
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--neurons", type=int, default=1000)
     parser.add_argument("--samples", type=int, default=2048)

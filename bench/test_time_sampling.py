@@ -18,12 +18,14 @@ from pathlib import Path
 
 import torch
 
+from inspector.allocator import keep_freed_memory
 from storage import open_run
 from training.config import TrainConfig, make_config
 from training.trainer import Trainer, accuracy
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--passes", type=int, default=10)

@@ -18,6 +18,7 @@ import argparse
 import torch
 from _timing import machine, median_seconds, write_json
 
+from inspector.allocator import keep_freed_memory
 from training.config import make_config
 from training.models import BackpropNetwork
 from training.trainer import _one_hot, _optimizers, build_model
@@ -30,6 +31,7 @@ TRAINED_SPREAD = 17.0
 
 
 def main() -> None:
+    keep_freed_memory()  # as every infomorph command (inspector.allocator)
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hidden", type=int, default=100)
     parser.add_argument("--batch", type=int, default=1024)

@@ -30,6 +30,7 @@ import numpy as np
 import xarray as xr
 
 from inspector import __version__
+from inspector.allocator import keep_freed_memory
 from inspector.atom_classes import classify
 from inspector.errors import InfomorphError, choose_one
 from inspector.pid import (
@@ -167,6 +168,7 @@ def _goal(ds: xr.Dataset, layer, names) -> None:
 
 def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = None) -> xr.DataTree:
     """Decompose every layer of a run at every complete checkpoint (see the module doc)."""
+    keep_freed_memory()
     settings = settings or AnalysisSettings()
     run = open_run(run_path)
     steps = run.checkpoints

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from inspector.allocator import keep_freed_memory
 from inspector.errors import InfomorphError
 from inspector.pid import Binning
 from storage import (
@@ -469,6 +470,7 @@ def train(
     config: TrainConfig, logdir: str | Path, name: str | None = None, progress: bool = True
 ) -> Path:
     """Train one run into ``logdir/name`` and return the run directory."""
+    keep_freed_memory()
     run_dir = Path(logdir) / (name or default_run_name(config))
     if (run_dir / "run.h5").exists():
         raise InfomorphError(
@@ -488,6 +490,7 @@ def resume(run_dir: str | Path, progress: bool = True) -> Path:
     older version, or a crash while it was written) Adam's moments restart, with a warning."""
     from training.config import make_config
 
+    keep_freed_memory()
     run_dir = Path(run_dir)
     run = open_run(run_dir)
     keys = {f.name for f in dataclasses.fields(TrainConfig)}

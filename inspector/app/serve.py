@@ -53,6 +53,9 @@ def warm() -> None:
 
 
 def main(argv: list[str]) -> int:
+    from inspector.allocator import keep_freed_memory
+
+    keep_freed_memory()  # chart data and analyses: large blocks, allocated and freed per page
     try:
         warm()
     except Exception as err:  # a slower first page beats no inspector at all

@@ -7,6 +7,7 @@ import os
 import sys
 from collections.abc import Sequence
 
+from inspector.allocator import keep_freed_memory
 from inspector.errors import InfomorphError
 
 EXIT_USAGE = 2
@@ -36,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    keep_freed_memory()
     try:
         return int(args.run(args) or 0)
     except InfomorphError as err:
