@@ -139,6 +139,31 @@ def test_a_button_draws_the_new_page_without_running_the_old_one(trained_logdir,
     assert at.header[0].value == "Layer" and shown == []  # the runs page did not run again
 
 
+def test_the_server_prepares_the_layer_pages_first_charts(trained_logdir, monkeypatch):
+    import streamlit as st
+
+    from inspector.app import data, serve
+
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    built = []
+    builders = data._layer_charts()
+
+    def counting() -> dict:
+        def counted(kind):
+            return lambda *args: (built.append(kind), builders[kind](*args))[1]
+
+        return {kind: counted(kind) for kind in builders}
+
+    monkeypatch.setattr(data, "_layer_charts", counting)
+    assert serve.warm_runs(str(trained_logdir)) == [the_run(trained_logdir)]
+    assert sorted(built) == ["composition", "heatmap", "simplex"]
+    built.clear()
+    at = app(trained_logdir, monkeypatch, run=the_run(trained_logdir))
+    no_traceback(at)
+    assert len(charts(at)) == 3 and built == []  # the page found all three ready
+
+
 def test_layer_page(trained_logdir, monkeypatch):
     run = the_run(trained_logdir)
     at = app(trained_logdir, monkeypatch, run=run)
@@ -148,14 +173,14 @@ def test_layer_page(trained_logdir, monkeypatch):
     # composition, simplex and the open tab's heatmap (one image); the other tab waits
     assert len(specs) == 3 and '"image"' in specs[2]
     assert not any("goal / H(Y)" in s for s in specs)
-    classes = at.dataframe[0].value
+    classes = at.table[0].value
     assert classes.neurons.sum() == 12
     at.session_state["layer-tab"] = "Goal and accuracy"
     at.run()
     no_traceback(at)
     specs = [c.proto.spec for c in charts(at)]
     # composition, simplex, goal attainment, accuracy
-    assert len(specs) == 4 and not at.dataframe
+    assert len(specs) == 4 and not at.table
     assert any("goal / H(Y)" in s for s in specs) and any('"Accuracy"' in s for s in specs)
 
 

@@ -21,6 +21,20 @@ COMPOSITION_CHECKPOINTS = 50
 a browser 0.2-0.6 s more than 50 (docs/benchmarks.md)."""
 
 
+def first_charts(logdir: str, run: str) -> list[dict]:
+    """Build (and cache) what this page draws first for ``run``: its first layer at the last
+    checkpoint, unsmoothed, the heatmap of the largest atom. The server calls it before it
+    listens (``inspector.app.serve``), so a first visit finds them ready; ``show`` asks for
+    the same charts with the same arguments (tested)."""
+    tree = data.analysis(logdir, run)
+    layer = next(iter(tree.children))
+    ds = tree[layer].ds
+    step = int(ds.checkpoint.values[-1])
+    return [data.chart("composition", logdir, run, layer, 0.0, COMPOSITION_CHECKPOINTS),
+            data.chart("simplex", logdir, run, layer, step, True),
+            data.chart("heatmap", logdir, run, layer, largest_atom(ds), True)]
+
+
 def _class_counts(ds, step: int) -> pd.DataFrame:
     classes = pd.Series(ds.neuron_class.sel(checkpoint=step).values)
     counts = classes.value_counts().rename_axis("class").reset_index(name="neurons")
@@ -100,7 +114,9 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
         st.caption("Hover a row for its neurons; click it to open its (first) neuron.")
     with right:
         st.write("Neuron classes at this checkpoint")
-        st.dataframe(_class_counts(ds, step), hide_index=True)
+        # a static table: Streamlit's interactive grid costs a browser ~0.5 s to set up,
+        # too much for three rows
+        st.table(_class_counts(ds, step).set_index("class"))
         st.number_input("Neuron", 0, ds.sizes["neuron"] - 1, 0, key="neuron-number")
         st.button("Open neuron page", key="open-neuron", **nav.on_click(
             {"neuron": ("neuron-number", int)}, page="neuron", checkpoint=step))
