@@ -192,9 +192,21 @@ def test_cuda_matches_cpu(rng):
     np.testing.assert_allclose(cpu.numpy(), gpu.numpy(), atol=1e-9)
 
 
+def goal_and_gradient(codes, logit, n_bins, gamma, residual, reduction="none"):
+    """goal_from_samples of soft targets sigma(logit), and its gradient w.r.t. the logits."""
+    from inspector.pid import goal_from_samples
+
+    x = logit.clone().requires_grad_(True)
+    theta = torch.sigmoid(x)
+    goal = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), n_bins, gamma,
+                             residual, reduction=reduction)
+    goal.sum().backward()
+    return goal.detach(), x.grad
+
+
 def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
     import inspector.pid._isx as isx
-    from inspector.pid import goal_from_samples, lattice
+    from inspector.pid import lattice
 
     gen = torch.Generator().manual_seed(3)
     codes = torch.randint(0, 6, (5, 300, 3), generator=gen)
@@ -202,12 +214,7 @@ def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
     gamma = torch.randn(len(lattice(3)), generator=gen, dtype=torch.float64)
 
     def grad():
-        x = logit.clone().requires_grad_(True)
-        theta = torch.sigmoid(x)
-        goal = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [6, 6, 6], gamma,
-                                 0.3)
-        goal.sum().backward()
-        return goal.detach(), x.grad
+        return goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.3)
 
     kept = grad()
     monkeypatch.setattr(isx, "_CHUNK_ELEMENTS", 512)  # many chunks, each kept
@@ -221,7 +228,7 @@ def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
 
 def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
     import inspector.pid._isx as isx
-    from inspector.pid import goal_from_samples, lattice
+    from inspector.pid import lattice
 
     gen = torch.Generator().manual_seed(5)
     codes = torch.randint(0, 7, (4, 400, 3), generator=gen)
@@ -238,12 +245,7 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
     monkeypatch.setattr(isx._UnionInformation, "apply", counted)
 
     def grad():
-        x = logit.clone().requires_grad_(True)
-        theta = torch.sigmoid(x)
-        goal = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [7, 7, 7], gamma,
-                                 0.1)
-        goal.sum().backward()
-        return goal.detach(), x.grad
+        return goal_and_gradient(codes, logit, [7, 7, 7], gamma, 0.1)
 
     together = grad()
     assert sorted(calls) == [4, 12, 12]  # the full union; three singles; three pairs
@@ -268,15 +270,8 @@ def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal):
     if goal == "one":  # one antichain: few groups, evaluated as one
         gamma = torch.zeros_like(gamma).index_fill_(0, torch.tensor([0]), 1.0)
 
-    def value(reduction):
-        x = logit.clone().requires_grad_(True)
-        theta = torch.sigmoid(x)
-        g = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [5] * n, gamma, 0.2,
-                              reduction=reduction)
-        g.sum().backward()
-        return g.detach(), x.grad
-
-    rows, summed = value("none"), value("sum")
+    rows, summed = (goal_and_gradient(codes, logit, [5] * n, gamma, 0.2, reduction)
+                    for reduction in ("none", "sum"))
     assert rows[0].shape == (6,) and summed[0].shape == ()
     torch.testing.assert_close(summed[0], rows[0].sum(), rtol=0, atol=1e-10)
     torch.testing.assert_close(summed[1], rows[1], rtol=0, atol=1e-12)
