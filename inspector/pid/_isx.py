@@ -591,13 +591,13 @@ def _cell_ids(key: Tensor, size: int) -> tuple[Tensor, int, Tensor | None]:
     return inverse, unique.numel(), unique
 
 
-def _compact(ids: Tensor, size: int) -> tuple[Tensor, Tensor]:
+def _compact(ids: Tensor, size: int) -> tuple[Tensor, int, Tensor]:
     """Occupied ids of a direct key space, renumbered: (new id of each entry (M,) int64,
-    the occupied ids in increasing order (C,))."""
+    the number C of occupied ids, and a (size,) int32 mask of them)."""
     occupied = torch.zeros(size, dtype=torch.int32, device=ids.device)
     occupied.index_fill_(0, ids, 1)
     compact = torch.cumsum(occupied, 0, dtype=torch.int32)
-    return compact.index_select(0, ids).long() - 1, occupied.nonzero().squeeze(1)
+    return compact.index_select(0, ids).long() - 1, int(compact[-1]), occupied
 
 
 class _Cells(NamedTuple):
@@ -622,8 +622,8 @@ def _occupied_cells(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> _Ce
     row = torch.arange(rows, device=codes.device).repeat_interleave(samples)
     ids, count, keys = _cell_ids(*_cell_key(row, codes.reshape(-1, n), rows, n_bins, 2**n - 1))
     if keys is None:
-        ids, keys = _compact(ids, count)
-        count = keys.numel()
+        ids, count, occupied = _compact(ids, count)
+        keys = occupied.nonzero().squeeze(1)
     # Decoded by hand: torch.unravel_index takes 1.8x as long (int64 divisions of every axis)
     cell_codes = []
     for size in reversed(n_bins):
@@ -724,8 +724,7 @@ def _sample_points(
             if compacted[union]:  # every id is an occupied cell already
                 point, n_points = union_ids, count
             else:
-                point, occupied = _compact(union_ids, count)
-                n_points = occupied.numel()
+                point, n_points, _ = _compact(union_ids, count)
             # One cell per point; any would do (marginals are constant on a point): take
             # the first, deterministically.
             first = torch.full((n_points,), every.numel(), device=codes.device)
