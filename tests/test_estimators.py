@@ -257,7 +257,7 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
     torch.testing.assert_close(together[1], apart[1], rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("goal", ["all", "one"])
 def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal):
     from inspector.pid import goal_from_samples, lattice
