@@ -164,6 +164,24 @@ def test_the_server_prepares_the_layer_pages_first_charts(trained_logdir, monkey
     assert len(charts(at)) == 3 and built == []  # the page found all three ready
 
 
+def test_a_run_that_fails_to_prepare_does_not_stop_the_others(trained_logdir, tmp_path,
+                                                               monkeypatch):
+    from inspector.app import layer_page, serve
+
+    run = the_run(trained_logdir)
+    for name in ("a", "b"):
+        shutil.copytree(trained_logdir / run, tmp_path / "l" / name)
+    prepare = layer_page.first_charts
+
+    def failing_for_a(logdir, name):
+        if name == "a":
+            raise OSError("analysis.nc: read error")
+        return prepare(logdir, name)
+
+    monkeypatch.setattr(layer_page, "first_charts", failing_for_a)
+    assert serve.warm_runs(str(tmp_path / "l")) == ["b"]
+
+
 def test_layer_page(trained_logdir, monkeypatch):
     run = the_run(trained_logdir)
     at = app(trained_logdir, monkeypatch, run=run)
