@@ -12,18 +12,24 @@ import contextlib
 import logging
 import sys
 
+_QUIET = ("streamlit.runtime.caching.cache_data_api",
+          "streamlit.runtime.scriptrunner_utils.script_run_context")
+
 
 @contextlib.contextmanager
 def _quiet_caches():
-    """Streamlit's caches warn that no runtime exists yet: true and harmless here (a cache
-    made now keeps its in-memory storage when the server starts; tested)."""
-    caching = logging.getLogger("streamlit.runtime.caching.cache_data_api")
-    level = caching.level
-    caching.setLevel(logging.ERROR)
+    """Streamlit's caches warn that no runtime (and no script run) exists yet: true and
+    harmless here (a cache made now keeps its in-memory storage when the server starts;
+    tested)."""
+    loggers = [logging.getLogger(name) for name in _QUIET]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
     try:
         yield
     finally:
-        caching.setLevel(level)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def warm() -> None:
