@@ -896,8 +896,9 @@ def goal_from_samples(
     entropy = _entropy(target.mean(-2))
     groups = _points_from_samples(codes, target, n_bins, lat, needed)
     if reduction == "sum":  # totals in float64 (see _UnionInformation), then the dtype
-        i_plus, i_minus = _averages(groups, codes.shape[0], entropy.double(), len(lat), True)
-        goal = (i_plus - i_minus) @ coef.double() + residual_weight * entropy.double().sum()
+        entropy = entropy.double()
+        i_plus, i_minus = _averages(groups, codes.shape[0], entropy, len(lat), True)
+        goal = (i_plus - i_minus) @ coef.double() + residual_weight * entropy.sum()
         return goal.sum().to(target.dtype)
     i_plus, i_minus = _averages(groups, codes.shape[0], entropy, len(lat))
     goal = (i_plus - i_minus) @ coef + residual_weight * entropy
