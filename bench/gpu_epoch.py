@@ -25,8 +25,7 @@ from _timing import machine, write_json
 from inspector.allocator import keep_freed_memory
 from training.config import make_config
 from training.data import DEFAULT_MNIST_DIR
-from training.models import BackpropNetwork
-from training.trainer import _one_hot, _optimizers, build_model
+from training.trainer import _optimizers, build_model, train_step
 
 
 def _data(data_dir) -> tuple[torch.Tensor, torch.Tensor, str]:
@@ -56,17 +55,7 @@ def step_seconds(preset: str, hidden: int, device: str, x, y, steps: int) -> flo
 
     def step(i: int) -> None:
         sl = slice((i * batch) % (len(x) - batch), (i * batch) % (len(x) - batch) + batch)
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        if isinstance(model, BackpropNetwork):
-            loss = torch.nn.functional.cross_entropy(model.logits(x[sl], gen)[0], y[sl])
-        else:
-            passes = model.run(x[sl], _one_hot(y[sl], 10), gen)
-            loss = sum(-layer.goal_value(passes[n].sources, passes[n].theta, "sum")
-                       for n, layer in model.layers().items() if layer.goal is not None)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        train_step(model, optimizers, x[sl], y[sl], gen)
 
     times = []
     for i in range(steps + 2):

@@ -111,7 +111,7 @@ def _training_share(neurons: int, write_seconds: float) -> dict:
     import torch
 
     from training.config import make_config
-    from training.trainer import _one_hot, _optimizers, build_model
+    from training.trainer import _optimizers, build_model, train_step
 
     config = make_config({"preset": "multilayer", "hidden": neurons, "data": "mnist"})
     model = build_model(config, 784, 10, torch.device("cpu"), torch.Generator())
@@ -120,12 +120,7 @@ def _training_share(neurons: int, write_seconds: float) -> dict:
     x, y = torch.randn(1024, 784, generator=gen), torch.randint(0, 10, (1024,), generator=gen)
 
     def step():
-        passes = model.run(x, _one_hot(y, 10), gen)
-        loss = sum(-layer.goal_value(passes[k].sources, passes[k].theta, "sum")
-                   for k, layer in model.layers().items())
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
+        train_step(model, optimizers, x, y, gen)
 
     t_step = median_seconds(step, repeats=3, warmup=1)
     epoch = 47 * t_step

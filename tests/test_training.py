@@ -42,10 +42,9 @@ def test_every_preset_trains_and_records(name, tmp_path):
     assert probe.sizes == {"sample": 64, "neuron": 10 if name == "readout-only" else 12}
     assert set(np.unique(probe.output.values)) <= {-1, 1}
     assert ((probe.theta >= 0) & (probe.theta <= 1)).all()
-    if name != "backprop":
-        atoms = run.train_atoms("readout").train_atoms
-        assert atoms.atom.values.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
-        assert np.isfinite(atoms.values).all()
+    atoms = run.train_atoms("readout").train_atoms
+    assert atoms.atom.values.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
+    assert np.isfinite(atoms.values).all()
 
 
 def test_training_is_deterministic_on_cpu(tmp_path):
@@ -124,6 +123,22 @@ def test_resume_without_usable_state_restarts_adam_with_a_warning(damage, tmp_pa
     resume(run_dir, progress=False)
     assert open_run(run_dir).status == "finished"
     assert "Adam's moments restart" in capsys.readouterr().err
+
+
+def test_resume_refuses_a_run_of_another_version_of_its_preset(tmp_path, monkeypatch, capsys):
+    config = make_config({**FAST, "preset": "backprop", "epochs": "4", "checkpoints": "6"})
+    run_dir = _interrupted_run(config, tmp_path, monkeypatch)
+    before = {p.name: p.read_bytes() for p in run_dir.iterdir()}
+    # sessions 1-7 built backprop as a plain network of sampled units: no C or L maps
+    from dataclasses import replace
+
+    from training.presets import HiddenPreset
+
+    plain = HiddenPreset("logistic", ("F",), None, "maxnorm")
+    monkeypatch.setitem(PRESETS, "backprop", replace(PRESETS["backprop"], hidden=(plain,)))
+    with pytest.raises(InfomorphError, match="another version of the backprop preset"):
+        resume(run_dir, progress=False)
+    assert {p.name: p.read_bytes() for p in run_dir.iterdir()} == before
 
 
 def test_lateral_connections_have_no_self_loops_and_k_partners():
@@ -345,17 +360,74 @@ def test_evaluation_averages_stochastic_passes(name):
     x = torch.randn(50, 16, generator=torch.Generator().manual_seed(1))
     one = model.predict(x, torch.Generator().manual_seed(2))
     assert torch.equal(one, model.predict(x, torch.Generator().manual_seed(2), passes=1))
+    with torch.no_grad():  # readout neurons 0 and 1 fire on most inputs
+        model.readout.maps["F"].bias[:2] += 4.0
     gen = torch.Generator().manual_seed(3)
-    if name == "backprop":
-        mean = sum(model.logits(x, gen)[0] for _ in range(5)) / 5
-        expected = mean.argmax(1)
-    else:
-        context = torch.zeros(50, 4)
-        theta = sum(model.run(x, context, gen)["readout"].theta for _ in range(5)) / 5
-        expected = torch.where(theta.mean(0) >= 0.5, 1 - theta, theta).argmax(1)
+    theta = sum(model.run(x, torch.zeros(50, 4), gen)["readout"].theta for _ in range(5)) / 5
+    flipped = torch.where(theta.mean(0) >= 0.5, 1 - theta, theta).argmax(1)
+    # backprop's cross-entropy fixes each readout neuron's sign: no sign correction
+    expected = theta.argmax(1) if name == "backprop" else flipped
+    assert not torch.equal(theta.argmax(1), flipped)
     assert torch.equal(model.predict(x, torch.Generator().manual_seed(3), passes=5), expected)
     y = expected
     assert accuracy(model, x, y, torch.Generator().manual_seed(3), passes=5) == 1.0
+
+
+def test_backprop_is_the_trivariate_architecture_trained_end_to_end():
+    from training.trainer import _layer_specs, build_model, train_step
+    from training.trainer import _optimizers as optimizers
+
+    def built(name):
+        config = make_config({"preset": name, "hidden": "8"})
+        return config, build_model(config, 16, 4, "cpu", torch.Generator().manual_seed(0))
+
+    config, model = built("backprop")
+    _, local = built("trivariate-optimized")
+    shapes = lambda m: [[(p.name, p.shape) for p in layer.params]  # noqa: E731
+                        for layer in _layer_specs(m, config)]
+    assert shapes(model) == shapes(local)
+    assert [layer.source_names for layer in model.layers().values()] == [["F", "C", "L"],
+                                                                         ["F", "C"]]
+    assert all(layer.goal is None for layer in model.layers().values())
+    # paper (b)'s global backprop model: Adam lr 1e-3 without weight decay
+    assert (config.lr_hidden, config.wd_hidden, config.lr_readout, config.wd_readout) == (
+        1e-3, 0.0, 1e-3, 0.0)
+    assert make_config({"preset": "backprop", "wd_hidden": "0.01"}).wd_hidden == 0.01
+    assert make_config({}).lr_readout == 3e-3
+
+    x = torch.randn(32, 16, generator=torch.Generator().manual_seed(1))
+    y = torch.arange(32) % 4
+    loss, passes = model.loss(x, y, torch.Generator().manual_seed(2))
+    logits = passes["readout"].sources[..., 0]
+    assert torch.allclose(torch.sigmoid(logits), passes["readout"].theta)  # k1 = 1
+    assert torch.equal(loss, torch.nn.functional.cross_entropy(logits, y))
+    loss.backward()
+    hidden = model.layers()["hidden"]
+    for source in ("F", "C", "L"):  # the gradient reaches every hidden map, through samples
+        assert hidden.maps[source].weight.grad.abs().sum() > 0
+    mask = hidden.lateral_mask
+    assert (hidden.maps["L"].weight.grad * (1 - mask)).abs().sum() == 0  # no self-connections
+
+    before = hidden.maps["F"].weight.detach().clone()
+    opts = optimizers(model, config)
+    step_loss, _ = train_step(model, opts, x, y, torch.Generator().manual_seed(2))
+    assert not step_loss.requires_grad
+    assert not torch.equal(before, hidden.maps["F"].weight)
+
+
+def test_surrogate_output_has_the_slope_of_the_expected_sample():
+    layer = InfomorphicLayer({"F": 3}, 3, "logistic", None, Binning("fixed", 4, (-1.0, 1.0)),
+                             trainable=True)
+    theta = torch.tensor([[0.1, 0.5, 0.9]], requires_grad=True)
+    y = layer.output(theta, torch.Generator().manual_seed(0), surrogate=True)
+    assert set(y.detach().flatten().tolist()) <= {-1.0, 1.0}
+    y.sum().backward()
+    assert torch.equal(theta.grad, torch.full((1, 3), 2.0))  # d E[y] / d theta, E[y] = 2 theta - 1
+    plain = layer.output(theta.detach(), torch.Generator().manual_seed(0))
+    assert torch.equal(plain, y.detach()) and not plain.requires_grad
+    assert all(p.requires_grad for p in layer.parameters())
+    frozen = InfomorphicLayer({"F": 3}, 3, "logistic", None, Binning("fixed", 4, (-1.0, 1.0)))
+    assert not any(p.requires_grad for p in frozen.parameters())
 
 
 def test_hidden_binning_overrides_the_preset(tmp_path):

@@ -26,8 +26,10 @@ class InfomorphicLayer(nn.Module):
         neurons: N.
         activation: a registered activation ("trivariate", "bivariate", "logistic", ...)
             taking the sources in this order, with ``activation_params``.
-        goal: atom label -> gamma (and "H_res"), over the source names; None freezes the
-            layer (a random projection).
+        goal: atom label -> gamma (and "H_res"), over the source names; None: no local
+            goal (a frozen random projection, or a layer of the backprop baseline).
+        trainable: whether the maps learn; None: when there is a goal. The backprop
+            baseline's layers learn without one (from the readout's cross-entropy).
         binning: how the loss bins the sources (paper (b): fixed [-20, 20] for trivariate,
             maxnorm for bivariate layers; 20 bins).
         fixed_identity: sources passed through unchanged (the readout's label context).
@@ -54,6 +56,7 @@ class InfomorphicLayer(nn.Module):
         diagonal: Sequence[str] = (),
         recurrent: str = LATERAL,
         deterministic: bool = False,
+        trainable: bool | None = None,
         generator: torch.Generator | None = None,
         device=None,
         dtype=None,
@@ -113,7 +116,7 @@ class InfomorphicLayer(nn.Module):
                 "gamma", torch.tensor(gamma, device=device, dtype=dtype or torch.float32)
             )
             self.residual_weight = residual
-        else:
+        if not (trainable if trainable is not None else self.goal is not None):
             self.requires_grad_(False)
 
     @property
@@ -130,12 +133,16 @@ class InfomorphicLayer(nn.Module):
         """Sources (batch, neuron, source) and theta = P(Y = +1) (batch, neuron)."""
         return self.activate(self.source_values(inputs))
 
-    def output(self, theta: Tensor, generator: torch.Generator | None = None) -> Tensor:
-        """What the layer passes on, detached: Y in {-1, +1} sampled with P(+1) = theta, or
-        with ``deterministic`` the threshold unit, +1 where theta > 0.5."""
+    def output(self, theta: Tensor, generator: torch.Generator | None = None,
+               surrogate: bool = False) -> Tensor:
+        """What the layer passes on: Y in {-1, +1} sampled with P(+1) = theta, or with
+        ``deterministic`` the threshold unit, +1 where theta > 0.5. Detached, unless
+        ``surrogate`` (the backprop baseline): then dY/dtheta = 2, the slope of E[Y] = 2 theta
+        - 1, so that with theta = sigma(x) the gradient is the sigmoid surrogate 2 sigma'(x)."""
         if self.deterministic:
             return torch.where(theta.detach() > 0.5, 1.0, -1.0).to(theta.dtype)
-        return sample_binary(theta, generator)
+        y = sample_binary(theta, generator)
+        return y + 2 * (theta - theta.detach()) if surrogate else y
 
     def source_values(self, inputs: Mapping[str, Tensor]) -> dict[str, Tensor]:
         """Each of this layer's sources among ``inputs`` through its map: source name ->

@@ -1,4 +1,5 @@
-"""Networks: infomorphic hidden layers + an infomorphic readout, and the backprop baseline."""
+"""Networks: infomorphic hidden layers + an infomorphic readout; trained by local goals, or
+end to end (the backprop baseline, same architecture)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,11 @@ class LayerPass:
     output: Tensor
 
 
+def one_hot(y: Tensor, classes: int, dtype: torch.dtype = torch.float32) -> Tensor:
+    """Labels (batch,) as the one-hot label context (batch, classes)."""
+    return nn.functional.one_hot(y, classes).to(dtype)
+
+
 class InfomorphicNetwork(nn.Module):
     """Hidden infomorphic layers, each learning from its own local goal, and a readout.
 
@@ -26,17 +32,23 @@ class InfomorphicNetwork(nn.Module):
     Layers with a lateral source run ``lateral_steps`` recurrent steps from a zero state and
     learn on the last. Hidden layers pass on sampled, detached outputs (threshold units for a
     layer built ``deterministic``).
+
+    ``end_to_end`` makes the same network the backprop baseline of paper (b) (its
+    `GlobalBackpropModel`): the sampled outputs carry a sigmoid surrogate gradient, every
+    lateral step is differentiated, and the loss is the cross-entropy of the readout's
+    feedforward values (its logits: with k1 = 1, theta = sigma(logit)); see ``loss``.
     """
 
     def __init__(
         self, hidden: list[InfomorphicLayer], readout: InfomorphicLayer, lateral_steps: int = 2,
-        feedback: bool = False,
+        feedback: bool = False, end_to_end: bool = False,
     ) -> None:
         super().__init__()
         self.hidden = nn.ModuleList(hidden)
         self.readout = readout
         self.lateral_steps = lateral_steps
         self.feedback = feedback
+        self.end_to_end = end_to_end
 
     def layers(self) -> dict[str, InfomorphicLayer]:
         names = [
@@ -70,64 +82,45 @@ class InfomorphicNetwork(nn.Module):
                 fixed = layer.source_values(inputs)
                 y_prev = torch.zeros(x.shape[0], layer.neurons, device=x.device, dtype=x.dtype)
                 for step in range(self.lateral_steps):
-                    # Only the last step learns; the earlier ones only sample a lateral state.
-                    with torch.set_grad_enabled(torch.is_grad_enabled()
-                                                and step == self.lateral_steps - 1):
+                    # A local goal learns on the last step only; the earlier ones only sample
+                    # a lateral state. Backprop differentiates through every step.
+                    with torch.set_grad_enabled(torch.is_grad_enabled() and (
+                            self.end_to_end or step == self.lateral_steps - 1)):
                         values = {**fixed, **layer.source_values({LATERAL: y_prev})}
                         sources, theta = layer.activate(values)
-                    y_prev = layer.output(theta, generator)
+                        y_prev = layer.output(theta, generator, self.end_to_end)
                 output = y_prev
             else:
                 sources, theta = layer(inputs)
-                output = layer.output(theta, generator)
+                output = layer.output(theta, generator, self.end_to_end)
             passes[name] = LayerPass(sources, theta, output)
             h = output
         return passes
 
+    def loss(self, x: Tensor, y: Tensor, generator=None) -> tuple[Tensor, dict[str, LayerPass]]:
+        """The training loss on a batch (inputs x (batch, features), labels y (batch,)) and
+        every layer's pass: minus the sum of the local goals of the layers that have one
+        (bits), or end to end the readout's cross-entropy (nats, mean over the batch)."""
+        passes = self.run(x, one_hot(y, self.readout.neurons, x.dtype), generator)
+        if self.end_to_end:
+            logits = passes["readout"].sources[..., 0]
+            return nn.functional.cross_entropy(logits, y), passes
+        loss = torch.zeros((), device=x.device)
+        for name, layer in self.layers().items():
+            if layer.goal is not None:
+                loss = loss - layer.goal_value(passes[name].sources, passes[name].theta, "sum")
+        return loss, passes
+
     @torch.no_grad()
     def predict(self, x: Tensor, generator=None, passes: int = 1) -> Tensor:
         """Class predictions with the label context zeroed and the sign correction of
-        SCIENCE.md section 5 (readout neurons firing on average >= 0.5 are flipped); with
-        ``passes`` > 1 the readout's theta is averaged over that many stochastic passes."""
+        SCIENCE.md section 5 (readout neurons firing on average >= 0.5 are flipped; not for
+        the backprop baseline, whose cross-entropy fixes each neuron's sign); with ``passes``
+        > 1 the readout's theta is averaged over that many stochastic passes."""
         context = torch.zeros(x.shape[0], self.readout.neurons, device=x.device, dtype=x.dtype)
         theta = sum(self.run(x, context, generator)["readout"].theta
                     for _ in range(passes)) / passes
+        if self.end_to_end:
+            return theta.argmax(1)
         flip = theta.mean(0) >= 0.5
         return torch.where(flip, 1 - theta, theta).argmax(1)
-
-
-class _StochasticBinary(torch.autograd.Function):
-    """y = +-1 sampled with P(+1) = sigma(a); backward uses d(2 sigma(a) - 1)/da."""
-
-    @staticmethod
-    def forward(ctx, logits, noise):
-        theta = torch.sigmoid(logits)
-        ctx.save_for_backward(theta)
-        return torch.where(noise < theta, 1.0, -1.0).to(logits.dtype)
-
-    @staticmethod
-    def backward(ctx, grad):
-        (theta,) = ctx.saved_tensors
-        return grad * 2 * theta * (1 - theta), None
-
-
-class BackpropNetwork(nn.Module):
-    """The reference: same architecture (stochastic binary hidden units, sigmoid surrogate
-    gradient), trained end to end with cross-entropy on the readout's logits."""
-
-    def __init__(self, features: int, hidden: int, classes: int, device=None, dtype=None):
-        super().__init__()
-        self.hidden = nn.Linear(features, hidden, device=device, dtype=dtype)
-        self.readout = nn.Linear(hidden, classes, device=device, dtype=dtype)
-
-    def logits(self, x: Tensor, generator=None) -> tuple[Tensor, Tensor, Tensor]:
-        pre = self.hidden(x)
-        noise = torch.rand(pre.shape, generator=generator, device=x.device, dtype=x.dtype)
-        y = _StochasticBinary.apply(pre, noise)
-        return self.readout(y), pre, y
-
-    @torch.no_grad()
-    def predict(self, x: Tensor, generator=None, passes: int = 1) -> Tensor:
-        """Class predictions; with ``passes`` > 1, from logits averaged over stochastic
-        passes."""
-        return (sum(self.logits(x, generator)[0] for _ in range(passes)) / passes).argmax(1)

@@ -32,7 +32,7 @@ class Preset:
     name: str
     description: str
     hidden: tuple[HiddenPreset, ...] = ()
-    backprop: bool = False
+    backprop: bool = False  # trained end to end (cross-entropy), the layers have no goal
     task: str = "classification"  # or "memory": training/memory.py, synthetic patterns
     feedback: bool = False  # hidden context = the readout's output instead of the label
 
@@ -107,8 +107,10 @@ PRESETS: dict[str, Preset] = {
         ),
         Preset(
             "backprop",
-            "same architecture trained end to end: stochastic binary hidden units with a "
-            "sigmoid surrogate gradient, cross-entropy on the logits",
+            "the trivariate-optimized architecture (F, label C, L; the readout) trained end to "
+            "end: sampled units with a sigmoid surrogate gradient, cross-entropy on the "
+            "readout's logits (paper (b)'s global backprop model)",
+            (HiddenPreset(goal=None, **_TRI),),
             backprop=True,
         ),
         Preset(

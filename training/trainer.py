@@ -33,7 +33,7 @@ from training.config import TrainConfig
 from training.data import Splits, load_dataset
 from training.goals import GOALS
 from training.layers import InfomorphicLayer
-from training.models import BackpropNetwork, InfomorphicNetwork
+from training.models import InfomorphicNetwork, one_hot
 from training.presets import preset
 
 METRICS = ("loss", "train_accuracy", "val_accuracy", "test_accuracy")
@@ -53,8 +53,6 @@ def checkpoint_steps(total: int, count: int) -> list[int]:
 
 def build_model(config: TrainConfig, features: int, classes: int, device, generator):
     spec = preset(config.preset)
-    if spec.backprop:
-        return BackpropNetwork(features, config.hidden, classes, device=device)
     hidden, size = [], features
     for h in spec.hidden:
         sizes = {"F": size, "C": classes, "L": config.hidden}
@@ -78,6 +76,7 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
                 activation_params=h.activation_params,
                 lateral_partners=partners,
                 deterministic=h.deterministic,
+                trainable=spec.backprop or h.goal is not None,
                 generator=generator,
                 device=device,
             )
@@ -87,33 +86,18 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
         {"F": size, "C": classes},
         classes,
         "bivariate",
-        config.readout_goal or GOALS["readout"],
+        None if spec.backprop else config.readout_goal or GOALS["readout"],
         Binning("maxnorm", config.bins),
         activation_params={"k1": 1.0, "k2": 2.0},
         fixed_identity=("C",),
+        trainable=True,
         device=device,
     )
-    return InfomorphicNetwork(hidden, readout, config.lateral_steps, feedback=spec.feedback)
+    return InfomorphicNetwork(hidden, readout, config.lateral_steps, feedback=spec.feedback,
+                              end_to_end=spec.backprop)
 
 
-def _layer_specs(model, config: TrainConfig) -> tuple[LayerSpec, ...]:
-    if isinstance(model, BackpropNetwork):
-        return (
-            LayerSpec(
-                "hidden",
-                config.hidden,
-                (SourceSpec("F", model.hidden.in_features),),
-                activation="logistic (surrogate gradient)",
-                params=_param_specs(model.hidden, "F"),
-            ),
-            LayerSpec(
-                "readout",
-                model.readout.out_features,
-                (SourceSpec("F", config.hidden),),
-                activation="softmax",
-                params=_param_specs(model.readout, "F"),
-            ),
-        )
+def _layer_specs(model: InfomorphicNetwork, config: TrainConfig) -> tuple[LayerSpec, ...]:
     specs = []
     for name, layer in model.layers().items():
         params = []
@@ -151,24 +135,7 @@ def _param_specs(linear: nn.Linear, source: str) -> list[ParamSpec]:
     ]
 
 
-def _optimizers(model, config: TrainConfig) -> list[torch.optim.Optimizer]:
-    if isinstance(model, BackpropNetwork):
-        return [
-            torch.optim.Adam(
-                [
-                    {
-                        "params": model.hidden.parameters(),
-                        "lr": config.lr_hidden,
-                        "weight_decay": config.wd_hidden,
-                    },
-                    {
-                        "params": model.readout.parameters(),
-                        "lr": config.lr_readout,
-                        "weight_decay": config.wd_readout,
-                    },
-                ]
-            )
-        ]
+def _optimizers(model: InfomorphicNetwork, config: TrainConfig) -> list[torch.optim.Optimizer]:
     out = []
     for name, layer in model.layers().items():
         params = [p for p in layer.parameters() if p.requires_grad]
@@ -182,8 +149,18 @@ def _optimizers(model, config: TrainConfig) -> list[torch.optim.Optimizer]:
     return out
 
 
-def _one_hot(y: torch.Tensor, classes: int) -> torch.Tensor:
-    return nn.functional.one_hot(y, classes).float()
+def train_step(model: InfomorphicNetwork, optimizers: list[torch.optim.Optimizer], x, y,
+               generator=None) -> tuple[torch.Tensor, dict]:
+    """One training step on a batch: the loss (``InfomorphicNetwork.loss``), its gradient and
+    every optimizer's update. Returns the loss (detached) and every layer's pass."""
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    loss, passes = model.loss(x, y, generator)
+    if loss.requires_grad:
+        loss.backward()
+    for opt in optimizers:
+        opt.step()
+    return loss.detach(), passes
 
 
 def accuracy(model, x: torch.Tensor, y: torch.Tensor, generator, passes: int = 1) -> float:
@@ -259,49 +236,14 @@ class Trainer:
         return self.train_x[sl], self.train_y[sl]
 
     def _step(self, x, y) -> tuple[float, dict]:
-        for opt in self.optimizers:
-            opt.zero_grad(set_to_none=True)
-        if isinstance(self.model, BackpropNetwork):
-            logits, _, _ = self.model.logits(x, self.generator)
-            loss = nn.functional.cross_entropy(logits, y)
-            loss.backward()
-            for opt in self.optimizers:
-                opt.step()
-            return float(loss.detach()), {}
-        passes = self.model.run(x, _one_hot(y, self.classes), self.generator)
-        loss = torch.zeros((), device=self.device)
-        for name, layer in self.model.layers().items():
-            if layer.goal is not None:
-                loss = loss - layer.goal_value(passes[name].sources, passes[name].theta, "sum")
-        if loss.requires_grad:
-            loss.backward()
-        for opt in self.optimizers:
-            opt.step()
-        return float(loss.detach()), passes
+        loss, passes = train_step(self.model, self.optimizers, x, y, self.generator)
+        return float(loss), passes
 
     # ------------------------------------------------------------------ recording
     @torch.no_grad()
     def _record(self, last_passes: dict) -> dict[str, LayerRecord]:
         model = self.model
-        if isinstance(model, BackpropNetwork):
-            logits, pre, y = model.logits(self.probe_x, self.generator)
-            probs = logits.softmax(1)
-            pred = nn.functional.one_hot(logits.argmax(1), logits.shape[1]) * 2 - 1
-            return {
-                "hidden": LayerRecord(
-                    {"F": pre.cpu().numpy()},
-                    torch.sigmoid(pre).cpu().numpy(),
-                    y.cpu().numpy(),
-                    _params(model.hidden, "F"),
-                ),
-                "readout": LayerRecord(
-                    {"F": logits.cpu().numpy()},
-                    probs.cpu().numpy(),
-                    pred.cpu().numpy(),
-                    _params(model.readout, "F"),
-                ),
-            }
-        passes = model.run(self.probe_x, _one_hot(self.probe_y, self.classes), self.generator)
+        passes = model.run(self.probe_x, one_hot(self.probe_y, self.classes), self.generator)
         out = {}
         for name, layer in model.layers().items():
             p = passes[name]
@@ -370,10 +312,8 @@ class Trainer:
 
     @torch.no_grad()
     def _forward_only(self) -> dict:
-        if isinstance(self.model, BackpropNetwork):
-            return {}
         x, y = self._batch(0)
-        return self.model.run(x, _one_hot(y, self.classes), self.generator)
+        return self.model.run(x, one_hot(y, self.classes), self.generator)
 
     def _checkpoint(self, writer, step, loss, passes, bar) -> None:
         metrics = self._metrics(loss)
@@ -439,16 +379,10 @@ class Trainer:
         if run.n_checkpoints == 0:
             return 0
         step = int(run.checkpoints[-1])
-        modules = (
-            {"hidden": self.model.hidden, "readout": self.model.readout}
-            if isinstance(self.model, BackpropNetwork)
-            else {n: layer.maps for n, layer in self.model.layers().items()}
-        )
         with torch.no_grad():
-            for name, module in modules.items():
+            for name, layer in self.model.layers().items():
                 weights = run.weights(name, step)
-                maps = {"F": module} if isinstance(module, nn.Linear) else module
-                for source, linear in maps.items():
+                for source, linear in layer.maps.items():
                     linear.weight.copy_(torch.as_tensor(weights[f"{source}.weight"].values))
                     linear.bias.copy_(torch.as_tensor(weights[f"{source}.bias"].values))
         return step
@@ -499,6 +433,10 @@ def resume(run_dir: str | Path, progress: bool = True) -> Path:
         raise InfomorphError(f"{config.preset} runs take seconds and are not resumed; train "
                              "a new one")
     trainer = Trainer(config, run_dir, progress)
+    if _shapes(run.layers) != _shapes(trainer.spec().layers):
+        raise InfomorphError(
+            f"{run_dir} was written by another version of the {config.preset} preset (its "
+            "layers differ from the preset's now), so it cannot be resumed; train a new run")
     step = trainer.load_weights(run_dir)
     exact = trainer.load_state(step)
     writer = RunWriter.resume(run_dir)  # refuses a finished run
@@ -507,3 +445,8 @@ def resume(run_dir: str | Path, progress: bool = True) -> Path:
               "Adam's moments restart, so the result will differ slightly from an "
               "uninterrupted run", file=sys.stderr)
     return trainer.run(writer, start=step)
+
+
+def _shapes(layers) -> list:
+    """What resuming needs to match: every layer's parameters by name and shape."""
+    return [(layer.name, [(p.name, tuple(p.shape)) for p in layer.params]) for layer in layers]
