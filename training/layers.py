@@ -163,11 +163,13 @@ class InfomorphicLayer(nn.Module):
                 values[name] = self.maps[name](x)
         return values
 
-    def activate(self, values: Mapping[str, Tensor]) -> tuple[Tensor, Tensor]:
-        """Sources (batch, neuron, source) and theta from every source's value."""
+    def activate(self, values: Mapping[str, Tensor], stack: bool = True
+                 ) -> tuple[Tensor | None, Tensor]:
+        """Sources (batch, neuron, source) and theta from every source's value; without
+        ``stack`` the sources are not gathered (None): a lateral step that only samples."""
         ordered = [values[name] for name in self.source_names]
         theta = self.fn(*ordered, **self.activation_params)
-        return torch.stack(ordered, -1), theta
+        return (torch.stack(ordered, -1) if stack else None), theta
 
     def _codes_and_target(self, sources: Tensor, theta: Tensor):
         codes = self.binning.codes(sources.detach().transpose(0, 1))  # (neuron, batch, source)

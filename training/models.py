@@ -84,10 +84,11 @@ class InfomorphicNetwork(nn.Module):
                 for step in range(self.lateral_steps):
                     # A local goal learns on the last step only; the earlier ones only sample
                     # a lateral state. Backprop differentiates through every step.
-                    with torch.set_grad_enabled(torch.is_grad_enabled() and (
-                            self.end_to_end or step == self.lateral_steps - 1)):
+                    last = step == self.lateral_steps - 1
+                    with torch.set_grad_enabled(torch.is_grad_enabled()
+                                                and (self.end_to_end or last)):
                         values = {**fixed, **layer.source_values({LATERAL: y_prev})}
-                        sources, theta = layer.activate(values)
+                        sources, theta = layer.activate(values, stack=last)
                         y_prev = layer.output(theta, generator, self.end_to_end)
                 output = y_prev
             else:
