@@ -4,6 +4,7 @@ links, and each failure case shown as a message in the page (never a traceback).
 from __future__ import annotations
 
 import shutil
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -421,8 +422,15 @@ def test_serve_warms_up_then_hands_over_to_streamlit(monkeypatch, capsys):
         return 0
 
     monkeypatch.setattr(streamlit.web.cli, "main", fake)
+    import streamlit.delta_generator as delta_generator
+
+    # the once-per-process check before Streamlit's first element (is it a REPL?) is paid
+    # here, not by the first page: a Streamlit that renames this flag fails here
+    monkeypatch.setattr(delta_generator, "_use_warning_has_been_displayed", False)
     assert serve.main(["run", "app.py", "--", "LOGDIR"]) == 0
     assert seen == {"args": ["run", "app.py", "--", "LOGDIR"], "prog_name": "streamlit"}
+    assert delta_generator._use_warning_has_been_displayed is True
+    assert "streamlit.emojis" in sys.modules  # the page icon's catalogue
 
     def broken():
         raise OSError("disk gone")
