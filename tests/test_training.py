@@ -384,7 +384,7 @@ def test_backprop_is_the_trivariate_architecture_trained_end_to_end():
     config, model = built("backprop")
     _, local = built("trivariate-optimized")
     shapes = lambda m: [[(p.name, p.shape) for p in layer.params]  # noqa: E731
-                        for layer in _layer_specs(m, config)]
+                        for layer in _layer_specs(m)]
     assert shapes(model) == shapes(local)
     assert [layer.source_names for layer in model.layers().values()] == [["F", "C", "L"],
                                                                          ["F", "C"]]

@@ -82,7 +82,7 @@ class MemoryTrainer:
         config = {**asdict(self.config),
                   "preset_description": preset(self.config.preset).description,
                   "patterns": len(self.patterns)}
-        return RunSpec(config=config, layers=_layer_specs(self.model, self.config),
+        return RunSpec(config=config, layers=_layer_specs(self.model),
                        probe=ProbeSpec("patterns", list(range(len(self.patterns))), "train"),
                        metrics=METRICS)
 

@@ -97,7 +97,7 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
                               end_to_end=spec.backprop)
 
 
-def _layer_specs(model: InfomorphicNetwork, config: TrainConfig) -> tuple[LayerSpec, ...]:
+def _layer_specs(model: InfomorphicNetwork) -> tuple[LayerSpec, ...]:
     specs = []
     for name, layer in model.layers().items():
         params = []
@@ -213,7 +213,7 @@ class Trainer:
         }
         return RunSpec(
             config=config,
-            layers=_layer_specs(self.model, self.config),
+            layers=_layer_specs(self.model),
             probe=ProbeSpec(
                 self.splits.name, self.probe_index.tolist(), "test", self.probe_y.cpu().tolist()
             ),
