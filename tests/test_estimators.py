@@ -29,6 +29,14 @@ def test_one_non_finite_value_among_many_is_an_error(bad, method):
     with pytest.raises(InfomorphError, match="must be finite"):
         Binning(method, bins=4).codes(x)
     assert Binning(method, bins=4).codes(x[:, :0]).shape == (3, 0, 2)  # no samples: no error
+    # views as training passes them: transposed (checked in memory order), and strided
+    for view in (x.transpose(0, 1).contiguous().transpose(0, 1), x[:, ::2], x[:, 1::2]):
+        if bool(torch.isfinite(view).all()):
+            np.testing.assert_array_equal(Binning(method, bins=4).codes(view),
+                                          Binning(method, bins=4).codes(view.contiguous()))
+        else:
+            with pytest.raises(InfomorphError, match="must be finite"):
+                Binning(method, bins=4).codes(view)
 
 
 def test_maxnorm_is_per_neuron_and_source():

@@ -60,7 +60,8 @@ class Binning:
             values = values.to(torch.float64)
         # aminmax propagates NaN and is one reduction: isfinite(values).all() first writes a
         # mask of every value (0.45-0.57 ms against 0.02-0.16 for a training batch)
-        if values.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(values))).all()):
+        if values.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(
+                _in_memory_order(values)))).all()):
             raise InfomorphError("sources must be finite (found NaN or infinity)")
         if self.method == "fixed":
             return _equal_width(values, *self.value_range, self.bins)
@@ -68,6 +69,16 @@ class Binning:
             scale = values.abs().amax(dim=-2, keepdim=True)
             return _equal_width(values / torch.where(scale > 0, scale, 1.0), -1.0, 1.0, self.bins)
         return _quantile(values, self.bins)
+
+
+def _in_memory_order(values: Tensor) -> Tensor:
+    """``values`` with its dims permuted into memory order where that makes it contiguous:
+    the same elements, for reductions over all of them. Training bins a transposed view of
+    its (batch, neuron, source) sources, over which aminmax took 8x as long (0.17 against
+    0.02 ms for 1024 x 100 x 3, measured)."""
+    order = sorted(range(values.dim()), key=lambda d: -values.stride(d))
+    permuted = values.permute(order)
+    return permuted if permuted.is_contiguous() else values
 
 
 def _equal_width(values: Tensor, low: float, high: float, bins: int) -> Tensor:
