@@ -168,9 +168,16 @@ def _canonical(spec: dict) -> str:
             return [rounded(v) for v in x]
         return {k: rounded(v) for k, v in x.items()} if isinstance(x, dict) else x
 
-    data = {name: rounded(json.loads(frame.to_json(orient="records", double_precision=15))
-                          if isinstance(frame, pd.DataFrame) else frame)
-            for name, frame in spec.get("datasets", {}).items()}
+    import pyarrow as pa
+
+    def records(frame):
+        if isinstance(frame, pa.Table):  # the app's finished specs carry Arrow tables
+            frame = frame.to_pandas()
+        if isinstance(frame, pd.DataFrame):
+            return json.loads(frame.to_json(orient="records", double_precision=15))
+        return frame
+
+    data = {name: rounded(records(frame)) for name, frame in spec.get("datasets", {}).items()}
     text = json.dumps({k: v for k, v in spec.items() if k != "datasets"}, sort_keys=True)
     order = sorted(data, key=lambda name: text.find(f'"{name}"'))
     for i, name in enumerate(order):
@@ -182,6 +189,7 @@ def test_the_apps_finished_specs_are_altairs_validated_specs(layer):
     """The app converts each chart once without validation (inspector.app.vega): the result
     must be what altair's validated to_dict gives, data included, apart from dataset names."""
     import altair as alt
+    import pyarrow as pa
 
     from inspector.app import vega
     from inspector.neuron_charts import goal_terms_chart, neuron_atoms
@@ -192,6 +200,7 @@ def test_the_apps_finished_specs_are_altairs_validated_specs(layer):
                   neuron_atoms(layer, 1, True), goal_terms_chart(layer, 0)):
         finished = vega.spec(chart)
         assert finished["datasets"], "the data travel as frames, not inline values"
+        assert all(isinstance(t, pa.Table) for t in finished["datasets"].values())
         with alt.theme.enable("none"):
             assert _canonical(finished) == _canonical(chart.to_dict())
         assert alt.data_transformers.active != "infomorph-named-frames"
