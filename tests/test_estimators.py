@@ -220,6 +220,7 @@ def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
     codes = torch.randint(0, 6, (5, 300, 3), generator=gen)
     logit = torch.randn(5, 300, generator=gen, dtype=torch.float64)
     gamma = torch.randn(len(lattice(3)), generator=gen, dtype=torch.float64)
+    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
 
     def grad():
         return goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.3)
@@ -251,6 +252,7 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
         return kernel(*args)
 
     monkeypatch.setattr(isx._UnionInformation, "apply", counted)
+    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
 
     def grad():
         return goal_and_gradient(codes, logit, [7, 7, 7], gamma, 0.1)
@@ -267,7 +269,8 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("goal", ["all", "one"])
-def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal):
+def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal, monkeypatch):
+    import inspector.pid._isx as isx
     from inspector.pid import goal_from_samples, lattice
 
     gen = torch.Generator().manual_seed(11 + n)
@@ -278,15 +281,19 @@ def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal):
     if goal == "one":  # one antichain: few groups, evaluated as one
         gamma = torch.zeros_like(gamma).index_fill_(0, torch.tensor([0]), 1.0)
 
-    rows, summed = (goal_and_gradient(codes, logit, [5] * n, gamma, 0.2, reduction)
-                    for reduction in ("none", "sum"))
+    def rows_and_sum():
+        return [goal_and_gradient(codes, logit, [5] * n, gamma, 0.2, reduction)
+                for reduction in ("none", "sum")]
+
+    table = rows_and_sum()  # 5^n cells, 300 samples: through the dense table
+    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
+    rows, summed = rows_and_sum()
     assert rows[0].shape == (6,) and summed[0].shape == ()
     torch.testing.assert_close(summed[0], rows[0].sum(), rtol=0, atol=1e-10)
     torch.testing.assert_close(summed[1], rows[1], rtol=0, atol=1e-12)
-    with torch.no_grad():  # no gradient: small grids go through the dense table instead
-        q = torch.stack([1 - torch.sigmoid(logit), torch.sigmoid(logit)], -1)
-        table = goal_from_samples(codes, q, [5] * n, gamma, 0.2, reduction="sum")
-    torch.testing.assert_close(table, rows[0].sum(), rtol=0, atol=1e-10)
+    for route, other in zip(table, (rows, summed), strict=True):  # same goal and gradient
+        torch.testing.assert_close(route[0], other[0], rtol=0, atol=1e-10)
+        torch.testing.assert_close(route[1], other[1], rtol=0, atol=1e-12)
     with pytest.raises(ValueError, match="reduction"):
         goal_from_samples(codes, torch.stack([1 - logit, logit], -1), [5] * n, gamma,
                           reduction="mean")
@@ -379,6 +386,7 @@ def test_goals_of_few_groups_evaluated_as_one_group_give_the_same_values(monkeyp
     gen = torch.Generator().manual_seed(2)
     codes = torch.randint(0, 6, (4, 500, 3), generator=gen)
     logit = torch.randn(4, 500, generator=gen, dtype=torch.float64)
+    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
 
     def goal_and_grad():
         x = logit.clone().requires_grad_(True)
