@@ -19,6 +19,14 @@ def test_fixed_bins_edges_and_clamping():
     b = Binning("fixed", bins=4, value_range=(-2, 2))
     x = torch.tensor([[[-9.0], [-2.0], [-1.0001], [-1.0], [0.0], [1.99], [2.0], [7.0]]])
     assert b.codes(x).flatten().tolist() == [0, 0, 0, 1, 2, 3, 3, 3]
+    # training bins (neuron, batch, source) views of (batch, neuron, source) sources: the
+    # codes come out contiguous, so the estimator's reshapes need no copy
+    sources = torch.randn(6, 4, 3) * 3
+    for method in ("fixed", "maxnorm"):
+        codes = Binning(method, bins=4).codes(sources.transpose(0, 1))
+        assert codes.is_contiguous()
+        assert torch.equal(codes, Binning(method, bins=4).codes(sources.transpose(0, 1)
+                                                                .contiguous()))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
