@@ -28,6 +28,26 @@ def median_seconds(fn: Callable[[], object], repeats: int = 7, warmup: int = 2) 
     return statistics.median(times)
 
 
+def interleaved_medians(fns: dict, rounds: int = 9, per_round: int = 3,
+                        settle: int = 2) -> dict:
+    """Median wall time of each ``fns[key]()``, measured in turns: every round calls each
+    function ``settle`` times untimed (its caches and the allocator's free blocks return to
+    its own steady state, as in a loop of its own), then times ``per_round`` calls in a row,
+    one function after the other. A slow spell of the machine (they last seconds to minutes
+    here) then slows every function alike and their ratios hold. Returns seconds per call,
+    the median over the rounds."""
+    times: dict = {key: [] for key in fns}
+    for _ in range(rounds):
+        for key, fn in fns.items():
+            for _ in range(settle):
+                fn()
+            start = time.perf_counter()
+            for _ in range(per_round):
+                fn()
+            times[key].append((time.perf_counter() - start) / per_round)
+    return {key: statistics.median(t) for key, t in times.items()}
+
+
 def machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
