@@ -261,6 +261,7 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
 
     monkeypatch.setattr(isx._UnionInformation, "apply", counted)
     monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
+    monkeypatch.setattr(isx, "_MERGE_GOALS", False)  # groups as a decomposition has them
 
     def grad():
         return goal_and_gradient(codes, logit, [7, 7, 7], gamma, 0.1)
@@ -378,34 +379,35 @@ def test_row_blocks_of_whole_grids_give_the_same_numbers_and_gradients(monkeypat
     torch.testing.assert_close(blocks[2], torch.stack(one), rtol=0, atol=1e-12)
 
 
-def test_goals_of_few_groups_evaluated_as_one_group_give_the_same_values(monkeypatch):
-    """Training's loss evaluates a goal of <= 4 union groups at the cells of all sources:
-    the same goal and gradient as group by group (p(s, t)-weighted sums marginalise)."""
+@pytest.mark.parametrize("goal", ["4-term", "all 18 atoms"])
+@pytest.mark.parametrize("route", ["cells", "table"])
+@pytest.mark.parametrize("reduction", ["none", "sum"])
+def test_goals_evaluated_as_one_group_give_the_same_values(goal, route, reduction,
+                                                           monkeypatch):
+    """Training's loss evaluates a goal's antichains at the cells of all sources: the same
+    goal and gradient as group by group (p(s, t)-weighted sums marginalise), on either
+    route from samples."""
     import inspector.pid._isx as isx
-    from inspector.pid import goal_from_samples, lattice
+    from inspector.pid import lattice
 
     lat = lattice(3)
+    gen = torch.Generator().manual_seed(2)
     gamma = torch.zeros(len(lat), dtype=torch.float64)  # paper (b)'s 4-term goal
     for label, value in (("{1}{2}", 1.0), ("{1}{3}", -1.0), ("{12}{13}", -1.0),
                          ("{1}{2}{3}", 0.33)):
         gamma[lat.index(label)] = value
+    if goal == "all 18 atoms":
+        gamma = torch.rand(len(lat), generator=gen, dtype=torch.float64) * 2 - 1
     needed = (gamma @ torch.tensor(lat.moebius, dtype=torch.float64) != 0).tolist()
-    assert 1 < len(list(isx._groups(lat, needed))) <= isx._MERGE_GROUPS_UP_TO
-    gen = torch.Generator().manual_seed(2)
+    assert len(list(isx._groups(lat, needed))) == (4 if goal == "4-term" else 7)
     codes = torch.randint(0, 6, (4, 500, 3), generator=gen)
+    codes[1, :, 2] = 0  # a constant source in one row
     logit = torch.randn(4, 500, generator=gen, dtype=torch.float64)
-    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
+    if route == "cells":  # 216 cells from 500 samples would go through the table
+        monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)
 
-    def goal_and_grad():
-        x = logit.clone().requires_grad_(True)
-        theta = torch.sigmoid(x)
-        goal = goal_from_samples(codes, torch.stack([1 - theta, theta], -1), [6, 6, 6],
-                                 gamma, 0.1)
-        goal.sum().backward()
-        return goal.detach(), x.grad
-
-    merged = goal_and_grad()
-    monkeypatch.setattr(isx, "_MERGE_GROUPS_UP_TO", 0)  # group by group
-    grouped = goal_and_grad()
+    merged = goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.1, reduction)
+    monkeypatch.setattr(isx, "_MERGE_GOALS", False)  # group by group
+    grouped = goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.1, reduction)
     torch.testing.assert_close(merged[0], grouped[0], rtol=0, atol=1e-12)
     torch.testing.assert_close(merged[1], grouped[1], rtol=0, atol=1e-12)
