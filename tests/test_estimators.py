@@ -411,3 +411,29 @@ def test_goals_evaluated_as_one_group_give_the_same_values(goal, route, reductio
     grouped = goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.1, reduction)
     torch.testing.assert_close(merged[0], grouped[0], rtol=0, atol=1e-12)
     torch.testing.assert_close(merged[1], grouped[1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("bins", [3, 20])  # the dense table's route and the occupied cells'
+def test_an_empty_batch_gives_empty_results_and_no_samples_is_an_error(bins):
+    from inspector.pid import (
+        goal_from_samples,
+        lattice,
+        pid_from_pmf,
+        pid_from_samples,
+        pmf_from_samples,
+        pointwise_from_samples,
+    )
+
+    codes, n_bins = torch.randint(0, bins, (0, 5, 3)), [bins] * 3
+    theta = torch.rand(0, 5, dtype=torch.float64, requires_grad=True)
+    q = torch.stack([1 - theta, theta], -1)
+    assert pid_from_samples(codes, q, n_bins).atoms.shape == (0, 18)
+    assert pointwise_from_samples(codes, q, n_bins).atoms.shape == (0, 5, 2, 18)
+    assert pid_from_pmf(pmf_from_samples(codes, q, n_bins), 3).atoms.shape == (0, 18)
+    gamma = torch.ones(len(lattice(3)), dtype=torch.float64)
+    assert goal_from_samples(codes, q, n_bins, gamma).shape == (0,)
+    total = goal_from_samples(codes, q, n_bins, gamma, reduction="sum")
+    total.backward()
+    assert float(total.detach()) == 0.0 and theta.grad.shape == (0, 5)
+    with pytest.raises(ValueError, match="no samples"):
+        pid_from_samples(torch.zeros(2, 0, 3, dtype=torch.long), torch.zeros(2, 0, 2), n_bins)

@@ -535,7 +535,7 @@ def _flatten_pmf(pmf: Tensor, n_sources: int) -> tuple[torch.Size, Tensor]:
     if pmf.dim() < n_sources + 1:
         raise ValueError(f"a table of {n_sources} sources needs >= {n_sources + 1} axes")
     batch = pmf.shape[: pmf.dim() - n_sources - 1]
-    return batch, pmf.reshape(-1, *pmf.shape[len(batch) :])
+    return batch, pmf.reshape(math.prod(batch), *pmf.shape[len(batch) :])
 
 
 def pid_from_pmf(pmf: Tensor, n_sources: int, threads: bool = True) -> PIDTerms:
@@ -618,7 +618,7 @@ def _compact(ids: Tensor, size: int) -> tuple[Tensor, int, Tensor]:
     occupied = torch.zeros(size, dtype=torch.int32, device=ids.device)
     occupied.index_fill_(0, ids, 1)
     compact = torch.cumsum(occupied, 0, dtype=torch.int32)
-    return compact.index_select(0, ids).long() - 1, int(compact[-1]), occupied
+    return compact.index_select(0, ids).long() - 1, int(compact[-1]) if size else 0, occupied
 
 
 class _Cells(NamedTuple):
@@ -639,9 +639,10 @@ def _occupied_cells(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> _Ce
     need work proportional to the cells, not to the samples (a trained layer's 1024 samples
     fill ~370 of 8000 trivariate cells)."""
     rows, samples, n = codes.shape
-    weight = (target / samples).reshape(rows * samples, -1).T  # (T, R * B)
+    weight = (target / samples).reshape(rows * samples, target.shape[-1]).T  # (T, R * B)
     row = torch.arange(rows, device=codes.device).repeat_interleave(samples)
-    ids, count, keys = _cell_ids(*_cell_key(row, codes.reshape(-1, n), rows, n_bins, 2**n - 1))
+    ids, count, keys = _cell_ids(*_cell_key(row, codes.reshape(rows * samples, n), rows,
+                                            n_bins, 2**n - 1))
     if keys is None:
         ids, count, occupied = _compact(ids, count)
         keys = occupied.nonzero().squeeze(1)
@@ -778,10 +779,13 @@ def _flatten_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]):
         )
     if len(n_bins) != codes.shape[-1]:
         raise ValueError(f"n_bins has {len(n_bins)} entries for {codes.shape[-1]} sources")
+    if codes.shape[-2] == 0:
+        raise ValueError("no samples: a distribution needs at least one sample per row")
+    rows = math.prod(codes.shape[:-2])  # explicit sizes: an empty batch has no -1 to infer
     return (
         codes.shape[:-2],
-        codes.reshape(-1, *codes.shape[-2:]),
-        target.reshape(-1, *target.shape[-2:]),
+        codes.reshape(rows, *codes.shape[-2:]),
+        target.reshape(rows, *target.shape[-2:]),
     )
 
 
@@ -870,7 +874,8 @@ def pointwise_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int])
     terms = _pointwise(lat, log_p, log_pt, p_t)
     occupied = (cell_t > 0).unsqueeze(-1)
     return PointwiseTerms(
-        *(torch.where(occupied, x, 0.0).reshape((*batch, samples, t_size, -1)) for x in terms)
+        *(torch.where(occupied, x, 0.0).reshape((*batch, samples, t_size, len(lat)))
+          for x in terms)
     )
 
 
@@ -881,10 +886,10 @@ def _table(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> Tensor:
     for 10 x 400 cells, measured)."""
     rows, samples, t_size = target.shape
     row = torch.arange(rows, device=codes.device).repeat_interleave(samples)
-    key, size = _cell_key(row, codes.reshape(-1, codes.shape[-1]), rows, n_bins,
+    key, size = _cell_key(row, codes.reshape(rows * samples, codes.shape[-1]), rows, n_bins,
                           2 ** codes.shape[-1] - 1)
     table = target.new_zeros(t_size, size)
-    table.index_add_(1, key, (target / samples).reshape(-1, t_size).T)
+    table.index_add_(1, key, (target / samples).reshape(rows * samples, t_size).T)
     return table.view(t_size, rows, *n_bins)
 
 
@@ -895,7 +900,8 @@ def pmf_from_samples(codes: Tensor, target: Tensor, n_bins: Sequence[int]) -> Te
     (*batch, n_bins[0], ..., n_bins[n-1], T). Differentiable with respect to ``target``.
     """
     batch, codes, target = _flatten_samples(codes, target, n_bins)
-    return _table(codes, target, n_bins).movedim(0, -1).reshape((*batch, *n_bins, -1))
+    return _table(codes, target, n_bins).movedim(0, -1).reshape(
+        (*batch, *n_bins, target.shape[-1]))
 
 
 def goal_from_samples(
