@@ -437,3 +437,28 @@ def test_an_empty_batch_gives_empty_results_and_no_samples_is_an_error(bins):
     assert float(total.detach()) == 0.0 and theta.grad.shape == (0, 5)
     with pytest.raises(ValueError, match="no samples"):
         pid_from_samples(torch.zeros(2, 0, 3, dtype=torch.long), torch.zeros(2, 0, 2), n_bins)
+
+
+def test_marginal_tables_by_key_or_by_sorted_ids_give_the_same_goal(monkeypatch):
+    """A goal evaluated as one group indexes its pair and single marginals by key when the
+    key space is small next to the cells, else by sorted ids: the same goal and gradient."""
+    import inspector.pid._isx as isx
+    from inspector.pid import lattice
+
+    gen = torch.Generator().manual_seed(8)
+    codes = torch.randint(0, 20, (3, 60, 3), generator=gen)  # <= 60 cells a row, 400 pair keys
+    codes[2, :, 1] = 4  # a constant source in one row
+    logit = torch.randn(3, 60, generator=gen, dtype=torch.float64)
+    gamma = torch.rand(len(lattice(3)), generator=gen, dtype=torch.float64) * 2 - 1
+    keys = isx._cell_ids
+    ways = []
+    monkeypatch.setattr(isx, "_cell_ids", lambda *a: ways.append(keys(*a)[2] is None)
+                        or keys(*a))
+    by_key = goal_and_gradient(codes, logit, [20] * 3, gamma, 0.1, "sum")
+    assert ways == [False] + [True] * 6  # the cells sorted; the 6 sub-masks by key
+    ways.clear()
+    monkeypatch.setattr(isx, "_TABLE_KEYS_PER_CELL", 2)
+    sorted_ids = goal_and_gradient(codes, logit, [20] * 3, gamma, 0.1, "sum")
+    assert ways.count(False) == 4  # the cells and the three pairs sorted, singles by key
+    torch.testing.assert_close(by_key[0], sorted_ids[0], rtol=0, atol=1e-12)
+    torch.testing.assert_close(by_key[1], sorted_ids[1], rtol=0, atol=1e-12)
