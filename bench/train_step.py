@@ -79,11 +79,10 @@ def main() -> None:
     print(f"# {machine()}")
     rows = []
     print(f"{'preset':<36} {'at init':>8} {'':>16} {'trained-like':>12}")
-    names = dict.fromkeys(name for name, _ in steps)
-    for name in names:
+    base, trained_base = seconds["backprop", "init"], seconds["backprop", "trained"]
+    for name in dict.fromkeys(name for name, _ in steps):
         t = seconds[name, "init"]
         tt = seconds.get((name, "trained"), t)  # the plain network has no trained-like state
-        base, trained_base = seconds["backprop", "init"], seconds["backprop", "trained"]
         print(f"{name:<36} {t * 1e3:6.1f} ms {t / base:6.1f}x backprop  {tt * 1e3:6.1f} ms "
               f"{tt / trained_base:6.1f}x backprop")
         rows.append({"preset": name, "ms": t * 1e3, "ratio_to_backprop": t / base,
