@@ -8,6 +8,11 @@ zeroed, the sign correction of SCIENCE.md section 5) under two more sampling see
 the readout's theta averaged over ``--passes`` passes (what ``--set eval_passes=K`` does
 during training). The recorded accuracy is the trainer's own (its generator's stream).
 Prints one markdown row per run.
+
+With ``--probe``, a last column scores the hidden representation itself: a logistic
+regression (scikit-learn) fitted on the first hidden layer's theta of the training split
+(label context zeroed, as at test time) and scored on the test split. It tells a weaker
+representation apart from a weaker infomorphic readout.
 """
 
 from __future__ import annotations
@@ -16,12 +21,13 @@ import argparse
 import dataclasses
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from inspector.allocator import keep_freed_memory
 from storage import open_run
 from training.config import TrainConfig, make_config
-from training.trainer import Trainer, accuracy
+from training.trainer import EVAL_BATCH, Trainer, accuracy
 
 
 def main() -> None:
@@ -29,10 +35,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="+", type=Path)
     parser.add_argument("--passes", type=int, default=10)
+    parser.add_argument("--probe", action="store_true",
+                        help="also fit a linear probe on the hidden layer's theta")
     args = parser.parse_args()
     keys = {f.name for f in dataclasses.fields(TrainConfig)}
-    print(f"| run | recorded | 1 pass, seeds 1 and 2 | mean of {args.passes} passes |")
-    print("|---|---|---|---|")
+    probe = " linear probe on hidden theta |" if args.probe else ""
+    print(f"| run | recorded | 1 pass, seeds 1 and 2 | mean of {args.passes} passes |{probe}")
+    print("|---|---|---|---|" + ("---|" if args.probe else ""))
     for run_dir in args.runs:
         run = open_run(run_dir)
         config = make_config({k: v for k, v in run.config.items() if k in keys})
@@ -46,8 +55,30 @@ def main() -> None:
 
         again = [score(1, seed) for seed in (1, 2)]
         mean = score(args.passes, 123)
-        print(f"| {run_dir.name} | {100 * recorded:.2f} | "
-              f"{', '.join(f'{100 * a:.2f}' for a in again)} | {100 * mean:.2f} |", flush=True)
+        row = (f"| {run_dir.name} | {100 * recorded:.2f} | "
+               f"{', '.join(f'{100 * a:.2f}' for a in again)} | {100 * mean:.2f} |")
+        if args.probe:
+            row += f" {100 * _linear_probe(trainer):.2f} |"
+        print(row, flush=True)
+
+
+def _linear_probe(trainer: Trainer) -> float:
+    """Test accuracy of a logistic regression on the first hidden layer's theta (label
+    context zeroed), fitted on the training split."""
+    from sklearn.linear_model import LogisticRegression
+
+    def features(x: torch.Tensor) -> np.ndarray:
+        model, generator = trainer.model, torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            return torch.cat([
+                model.run(x[i:i + EVAL_BATCH], torch.zeros(len(x[i:i + EVAL_BATCH]),
+                                                           model.readout.neurons),
+                          generator)[next(iter(model.layers()))].theta
+                for i in range(0, len(x), EVAL_BATCH)]).numpy()
+
+    fit = LogisticRegression(max_iter=300).fit(features(trainer.train_x),
+                                               trainer.train_y.numpy())
+    return float((fit.predict(features(trainer.test_x)) == trainer.test_y.numpy()).mean())
 
 
 if __name__ == "__main__":
