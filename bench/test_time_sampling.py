@@ -58,23 +58,30 @@ def main() -> None:
         row = (f"| {run_dir.name} | {100 * recorded:.2f} | "
                f"{', '.join(f'{100 * a:.2f}' for a in again)} | {100 * mean:.2f} |")
         if args.probe:
-            row += f" {100 * _linear_probe(trainer):.2f} |"
+            probe = _linear_probe(trainer)
+            row += " no hidden layer |" if probe is None else f" {100 * probe:.2f} |"
         print(row, flush=True)
 
 
-def _linear_probe(trainer: Trainer) -> float:
+def _linear_probe(trainer: Trainer) -> float | None:
     """Test accuracy of a logistic regression on the first hidden layer's theta (label
-    context zeroed), fitted on the training split."""
+    context zeroed), fitted on the training split; None for a network without hidden
+    layers."""
     from sklearn.linear_model import LogisticRegression
 
+    model = trainer.model
+    if not len(model.hidden):
+        return None
+    layer = next(iter(model.layers()))  # the first hidden layer
+
     def features(x: torch.Tensor) -> np.ndarray:
-        model, generator = trainer.model, torch.Generator().manual_seed(0)
+        generator, out = torch.Generator().manual_seed(0), []
         with torch.no_grad():
-            return torch.cat([
-                model.run(x[i:i + EVAL_BATCH], torch.zeros(len(x[i:i + EVAL_BATCH]),
-                                                           model.readout.neurons),
-                          generator)[next(iter(model.layers()))].theta
-                for i in range(0, len(x), EVAL_BATCH)]).numpy()
+            for i in range(0, len(x), EVAL_BATCH):
+                batch = x[i:i + EVAL_BATCH]
+                context = torch.zeros(len(batch), model.readout.neurons, dtype=batch.dtype)
+                out.append(model.run(batch, context, generator)[layer].theta)
+        return torch.cat(out).numpy()
 
     fit = LogisticRegression(max_iter=300).fit(features(trainer.train_x),
                                                trainer.train_y.numpy())

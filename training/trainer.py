@@ -76,7 +76,7 @@ def build_model(config: TrainConfig, features: int, classes: int, device, genera
                 activation_params=h.activation_params,
                 lateral_partners=partners,
                 deterministic=h.deterministic,
-                trainable=spec.backprop or h.goal is not None,
+                trainable=True if spec.backprop else None,  # else: when it has a goal
                 generator=generator,
                 device=device,
             )

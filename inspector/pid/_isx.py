@@ -449,6 +449,12 @@ def _terms(terms, like: Tensor) -> Tensor:
     return _terms_tensor(terms.tobytes(), terms.shape, like.dtype, like.device)
 
 
+def _merged(needed: Sequence[bool] | None) -> bool:
+    """Whether the antichains are evaluated as one group: a goal's are (``needed`` given),
+    a full decomposition's are not (see ``_MERGE_GOALS``)."""
+    return _MERGE_GOALS and needed is not None
+
+
 _MERGE_GOALS = True
 """A goal's antichains (training's loss) are evaluated as one group at the cells of all
 sources: fewer bookkeeping passes (cell ids, compactions and gathers of each union) outweigh
@@ -606,7 +612,13 @@ space costs less than sorting the keys (a pair mask, 4500 cells in 40000 keys: 6
 0.94-0.96x (16 or 32 alike), the bench's trained-like layers 0.95-0.97x (session 9 A/B)."""
 
 
-def _cell_ids(key: Tensor, size: int, per_entry: float = 2) -> tuple[Tensor, int, Tensor | None]:
+_DIRECT_KEYS_PER_ENTRY = 2
+"""Key spaces of at most this many keys per entry are indexed directly, larger ones sorted
+(ids that define points; see ``_TABLE_KEYS_PER_CELL`` for ids that only index tables)."""
+
+
+def _cell_ids(key: Tensor, size: int, per_entry: float = _DIRECT_KEYS_PER_ENTRY
+              ) -> tuple[Tensor, int, Tensor | None]:
     """Cell id of each key (M,), the number of ids, and the key of every id when the ids are
     compacted (every id taken), else None (the id is the key).
 
@@ -739,9 +751,9 @@ def _sample_points(
     every = torch.arange(cells.row.numel(), device=codes.device)
     ids: dict[int, tuple[Tensor, int]] = {}
     compacted: dict[int, bool] = {}
-    merged = _MERGE_GOALS and needed is not None
+    merged = _merged(needed)
     # One group: its only union is the full source set, every other mask indexes a table
-    per_entry = _TABLE_KEYS_PER_CELL if merged else 2
+    per_entry = _TABLE_KEYS_PER_CELL if merged else _DIRECT_KEYS_PER_ENTRY
 
     def cell_ids(mask: int) -> tuple[Tensor, int]:
         if mask not in ids:
@@ -827,9 +839,8 @@ def _points_from_samples(
     0.89-0.90x for readouts (10 neurons)."""
     if math.prod(n_bins) <= _TABLE_CELLS_PER_SAMPLE * codes.shape[-2]:
         by_t = _table(codes, target, n_bins)
-        merged = _MERGE_GOALS and needed is not None
         return (p for p, _ in _dense_points(by_t, lat, not target.requires_grad, needed,
-                                            merged))
+                                            _merged(needed)))
     return (p for p, _ in _sample_points(codes, target, n_bins, lat, needed)[1])
 
 
