@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -32,6 +33,19 @@ def command(logdir: Path, port: int) -> list[str]:
             "--", str(logdir)]
 
 
+def check_port_free(port: int, host: str = "127.0.0.1") -> None:
+    """A one-line error now rather than Streamlit's log line after it has started."""
+    with socket.socket() as s:
+        # as the server will bind: a port left in TIME_WAIT by a stopped server is free
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            raise InfomorphError(
+                f"port {port} on {host} is in use (another inspector?); pass --port N "
+                "with a free port") from None
+
+
 def run(args) -> int:
     if not args.logdir.is_dir():
         raise InfomorphError(f"LOGDIR {args.logdir} does not exist or is not a directory")
@@ -41,6 +55,7 @@ def run(args) -> int:
         import streamlit  # noqa: F401
     except ImportError:
         raise InfomorphError("the inspector needs streamlit: pip install streamlit") from None
+    check_port_free(args.port)
     print(f"infomorph inspector: http://127.0.0.1:{args.port}  (Ctrl-C stops it)",
           file=sys.stderr)
     sys.stdout.flush()
