@@ -267,6 +267,11 @@ def test_train_cli_with_toml_config(tmp_path, capsys):
     assert run.config["preset"] == "readout-only" and run.config["probe_size"] == 32
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("keep me")
+    assert main(["train", "--config", str(toml), "--logdir", str(a_file), "--quiet"]) == 2
+    assert f"--logdir {a_file} is a file" in capsys.readouterr().err
+    assert a_file.read_text() == "keep me"
     assert main(["train", "--list-presets"]) == 0
     listed = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in listed] == list(PRESETS)

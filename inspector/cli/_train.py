@@ -57,6 +57,9 @@ def run(args) -> int:
         return 0
     if args.logdir is None:
         raise InfomorphError("train needs --logdir DIR (where the run is written)")
+    if args.logdir.exists() and not args.logdir.is_dir():
+        raise InfomorphError(f"--logdir {args.logdir} is a file; it must be a directory "
+                             "(made if missing)")
     values = read_toml(args.config) if args.config else {}
     values.update(parse_sets(args.set))
     for key, value in (
