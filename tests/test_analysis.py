@@ -139,6 +139,8 @@ def test_analysis_file_is_written_once_and_recomputed_when_settings_change(tmp_p
         (["--binning", "kmeans"], "Unknown binning 'kmeans'; choose one of: fixed, maxnorm,"),
         (["--bins", "1"], "bins must be an integer >= 2, got 1"),
         (["--target", "fuzzy"], "Unknown target 'fuzzy'; choose one of: soft, hard."),
+        (["--shuffles", "-3"], "shuffles must be >= 0, got -3"),
+        (["--workers", "0"], "--workers must be >= 1, got 0"),
     ],
 )
 def test_bad_settings_are_one_line_and_leave_no_file(argv, message, tmp_path, capsys):

@@ -50,6 +50,8 @@ def run(args) -> int:
     from inspector.analysis import AnalysisSettings
     from storage import find_runs
 
+    if args.workers is not None and args.workers < 1:
+        raise InfomorphError(f"--workers must be >= 1, got {args.workers}")
     settings = AnalysisSettings(
         binning=args.binning, bins=args.bins, target=args.target, shuffles=args.shuffles
     )
