@@ -398,9 +398,15 @@ def test_auto_refresh_keeps_the_page(trained_logdir, monkeypatch):
     assert at.subheader[0].value.startswith("Neuron 2 of layer hidden")
 
 
-def test_view_command_line(tmp_path, capsys):
-    from inspector.cli import main
+def test_view_command_line(tmp_path, capsys, monkeypatch):
+    from inspector.cli import _view, main
     from inspector.cli._view import command
+
+    def no_server(*args):
+        raise AssertionError("a bad invocation reached the server")
+
+    # a regression fails here instead of replacing pytest with a server
+    monkeypatch.setattr(_view.os, "execv", no_server)
 
     assert main(["view", str(tmp_path / "missing")]) == 2
     err = capsys.readouterr().err
