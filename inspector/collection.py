@@ -50,6 +50,21 @@ def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
     return sorted(runs)
 
 
+LATTICE_DIMS = ("atom", "source", "goal_term")
+"""Dimensions whose labels come in the lattice's order (bottom to top, sources as given):
+the outer join of runs with different lattices sorts them alphabetically; ``load`` restores
+that order (``merged_order``)."""
+
+
+def merged_order(orders: Iterable[Iterable]) -> list:
+    """One order of the labels of several runs: the longest run's order, then the labels it
+    lacks in the order of the runs that have them. A smaller lattice's atoms keep their
+    relative order inside a larger one's (e.g. {F}{C}, {F}, {C} in the 18 trivariate atoms),
+    so each run's own labels stay in its own order."""
+    lists = sorted((list(o) for o in orders), key=len, reverse=True)
+    return list(dict.fromkeys(label for labels in lists for label in labels))
+
+
 def load(*paths: str | os.PathLike) -> xr.DataTree:
     """All analysed runs below ``paths`` in one DataTree with a ``run`` dimension."""
     runs = analysed_runs(paths or (".",))
@@ -91,7 +106,10 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
         )
         # A tree's groups must align with the root: every layer group spans all runs and the
         # root's checkpoints; runs without this layer hold NaN (and goal "").
-        ds = ds.assign_coords(run=have).reindex(run=names, checkpoint=groups["/"].checkpoint)
+        ds = ds.assign_coords(run=have).reindex(
+            run=names, checkpoint=groups["/"].checkpoint,
+            **{dim: merged_order(p[dim].values for p in parts if dim in p.dims)
+               for dim in LATTICE_DIMS if dim in ds.dims})
         goals = {n: trees[n][layer].attrs.get("goal", "{}") for n in have}
         groups[layer] = ds.assign_coords(goal=("run", [goals.get(n, "") for n in names]), **meta)
     # The run's goal on the root: its first layer's that has one (what its metrics answer to).

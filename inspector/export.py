@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from inspector import __version__
+from inspector.collection import merged_order
 from inspector.errors import InfomorphError
 
 TABLE_FORMATS = ("csv", "parquet", "markdown", "latex")
@@ -135,8 +136,8 @@ def _latex_atom(label: str) -> str:
 
 def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
     # Column order: the lattice order of the layer with the most atoms, then the others'.
-    sizes = table.groupby(["group", "layer"], sort=False).atom.transform("size")
-    atoms = list(dict.fromkeys(table.atom.iloc[np.argsort(-sizes.to_numpy(), kind="stable")]))
+    atoms = merged_order(group.atom for _, group in table.groupby(["group", "layer"],
+                                                                   sort=False))
     header = ["preset", "layer", "n", *atoms]  # the preset column holds the group's label
     body = []
     for (group_name, layer), group in table.groupby(["group", "layer"], sort=False):

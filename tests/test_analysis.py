@@ -26,9 +26,11 @@ from training.trainer import train
 GATES = ("xor", "and", "unq", "copy")
 
 
-def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None):
+def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None,
+             lateral=False):
     """A run whose hidden neuron k outputs gate k of its two binned sources (F, C): sources at
-    -10 / +10 land in different fixed bins; theta is the gate's (binary) output."""
+    -10 / +10 land in different fixed bins; theta is the gate's (binary) output. ``lateral``
+    adds a third source L, a copy of F (a trivariate lattice)."""
     s = np.array([[a, b] for a in (0, 1) for b in (0, 1)] * 16)  # 64 samples, balanced
     neurons = len(GATES)
     theta = np.zeros((len(s), neurons), np.float32)
@@ -38,7 +40,7 @@ def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None
     layer = LayerSpec(
         layer_name,
         neurons,
-        (SourceSpec("F", 2), SourceSpec("C", 2)),
+        (SourceSpec("F", 2), SourceSpec("C", 2), *([SourceSpec("L", 2)] if lateral else [])),
         binning={"method": "fixed", "bins": 20, "value_range": [-20, 20]},
         goal=goal or {"{F}{C}": 1.0, "{FC}": -0.5, "H_res": 0.25},
     )
@@ -55,7 +57,8 @@ def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None
                 i,
                 layers={
                     layer_name: LayerRecord(
-                        sources={"F": values[..., 0], "C": values[..., 1]},
+                        sources={"F": values[..., 0], "C": values[..., 1],
+                                 **({"L": values[..., 0]} if lateral else {})},
                         theta=theta,
                         output=np.where(theta > 0.5, 1, -1).astype(np.int8),
                     )

@@ -12,6 +12,7 @@ from inspector.cli import main
 from inspector.collection import load
 from inspector.errors import InfomorphError
 from inspector.export import atom_table, neuron_table
+from storage import open_analysis
 
 
 @pytest.fixture
@@ -105,6 +106,28 @@ def test_runs_with_different_layers_load_together(logdir, capsys):
     assert main(["export", str(logdir), "--format", "markdown"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("| preset | layer | n | {F}{C} | {F} | {C} | {FC} |")
+
+
+def test_runs_with_other_lattices_keep_the_lattice_order(tmp_path, capsys):
+    """Two- and three-source runs in one layer group: atoms, sources and goal terms keep the
+    lattice's order (an outer join alone sorts them alphabetically), in every table too."""
+    from inspector.pid import lattice
+
+    analyze_run(gate_run(tmp_path / "two"))
+    analyze_run(gate_run(tmp_path / "three", lateral=True, config={"preset": "tri"}))
+    ds = load(tmp_path)["hidden"].ds
+    three = lattice(3).labels(["F", "C", "L"])
+    assert ds.atom.values.tolist() == three and ds.source.values.tolist() == ["F", "C", "L"]
+    assert ds.goal_term.values.tolist() == ["{F}{C}", "{FC}", "H_res"]
+    np.testing.assert_allclose(  # the values moved with their labels
+        ds.pid.sel(run="two", atom=["{F}{C}", "{F}", "{C}", "{FC}"]).values,
+        open_analysis(tmp_path / "two")["hidden"].ds.pid.values)
+    table = atom_table(load(tmp_path))
+    assert table[table.preset == "tri"].atom.tolist() == three
+    assert table[table.preset == "gates"].atom.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
+    assert main(["export", str(tmp_path), "--format", "markdown"]) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    assert header.startswith("| preset | layer | n | " + " | ".join(three) + " |")
 
 
 def test_runs_of_one_preset_with_other_goals_form_their_own_groups(tmp_path):
