@@ -93,6 +93,15 @@ def atom_shades(atoms: list[str], classes: list[str]) -> list[str]:
     return shades
 
 
+def atom_legend(n_atoms: int) -> alt.Legend:
+    """A legend of atom lines in one compact column: two columns of 18 atoms took over half
+    of a half-page chart's width, and a legend below the plot takes the plot's height in the
+    app (its charts fit their container)."""
+    return alt.Legend(symbolLimit=0, labelLimit=120, symbolType="stroke", symbolOpacity=1,
+                      symbolStrokeWidth=3, symbolSize=60, labelFontSize=10, rowPadding=0,
+                      columns=1 if n_atoms <= 20 else 2, columnPadding=6)
+
+
 def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
                      max_checkpoints: int | None = None) -> alt.Chart:
     """Layer mean of every atom over training (one line per atom: a shade of its class's
@@ -132,10 +141,7 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
     if len(atoms) <= ATOM_SHADES_UP_TO:
         color = alt.Color("atom:N", title="atom (hue: class)", sort=atoms,
                           scale=alt.Scale(domain=atoms, range=atom_shades(atoms, class_of)),
-                          legend=alt.Legend(symbolLimit=0, labelLimit=120, symbolType="stroke",
-                                            symbolOpacity=1, symbolStrokeWidth=3,
-                                            columns=2 if len(atoms) > 10 else 1,
-                                            rowPadding=1, columnPadding=6))
+                          legend=atom_legend(len(atoms)))
     else:
         color = alt.Color("class:N", scale=class_scale(), title="atom class")
     base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
@@ -148,7 +154,7 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
                                           "q25:Q", "q75:Q")])
     return (band + line).properties(
         title={"text": f"Atoms of layer {ds.attrs.get('layer', '')} over training",
-               "subtitle": _subtitle(ds)}, width=520, height=300)
+               "subtitle": _subtitle(ds)}, width=520, height=360)
 
 
 SIMPLEX_PICK = "pick"

@@ -69,19 +69,29 @@ def goal_attainment_curve(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
 
 
 def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
-               title: str = "", y_title: str | None = None, smoothing: float = 0.0) -> alt.Chart:
+               title: str = "", y_title: str | None = None, smoothing: float = 0.0,
+               groups: Sequence[str] | None = None) -> alt.Chart:
     """Mean +- s.d. over runs (seeds) per group along ``checkpoint``.
 
     ``frame``: long, with columns ``group``, ``run``, ``checkpoint`` and ``value``; runs
-    missing a checkpoint are left out of that checkpoint's statistics (n in the tooltip)."""
+    missing a checkpoint are left out of that checkpoint's statistics (n in the tooltip).
+    ``groups``: every group of the comparison, in legend order: charts given the same list
+    give each group the same colour, also where a group has no values in one of them."""
     frame = _smoothed(frame.dropna(subset=[value]).sort_values("checkpoint"), "run",
                       [value], smoothing)
     stats = (frame.groupby([group, "checkpoint"])[value]
              .agg(mean="mean", sd="std", n="count").reset_index())
     stats["sd"] = stats["sd"].fillna(0.0)
     stats["lo"], stats["hi"] = stats["mean"] - stats["sd"], stats["mean"] + stats["sd"]
+    domain = list(groups) if groups is not None else sorted(stats[group].unique())
+    # tableau10 rather than the app theme's palette, whose second colour is a pale blue that
+    # vanishes against the bands.
+    scale = alt.Scale(domain=domain, scheme="tableau10")
     base = alt.Chart(stats).encode(x=alt.X("checkpoint:Q", title="training step"),
-                                   color=alt.Color(f"{group}:N", title=group))
+                                   color=alt.Color(f"{group}:N", title=group, scale=scale,
+                                                   legend=alt.Legend(symbolType="stroke",
+                                                                     symbolOpacity=1,
+                                                                     symbolStrokeWidth=3)))
     return (base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q"), y2=alt.Y2("hi"))
             + base.mark_line().encode(
                 y=alt.Y("mean:Q", title=y_title or value),

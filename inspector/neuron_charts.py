@@ -14,7 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from inspector.atom_classes import atom_classes
-from inspector.charts import class_scale, finite_max
+from inspector.charts import atom_legend, atom_shades, class_scale, finite_max
 from inspector.errors import InfomorphError
 from inspector.raster import image_chart
 
@@ -58,7 +58,9 @@ def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Ch
     shares of the positive mass; negative atoms stack below zero instead of being clipped."""
     frame = neuron_frame(ds, neuron)
     frame = frame[frame.groupby("atom").bits.transform(lambda v: np.abs(v).max()) > 1e-6]
-    color = alt.Color("class:N", scale=class_scale(), title="atom class")
+    # offset: room for the atom labels at the lines' ends
+    color = alt.Color("class:N", scale=class_scale(), title="atom class",
+                      legend=alt.Legend(offset=0 if fractions else 70))
     tooltip = [alt.Tooltip("atom:N"), alt.Tooltip("class:N"), alt.Tooltip("checkpoint:Q"),
                alt.Tooltip("bits:Q", format=".4f"), alt.Tooltip("share:Q", format=".3f")]
     layer = ds.attrs.get("layer", "")
@@ -71,7 +73,7 @@ def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Ch
         subtitle = "negative atoms stack below zero; atoms below 1e-6 bits left out"
     else:
         base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
-        last = frame[frame.checkpoint == frame.checkpoint.max()]
+        last = _labelled(frame[frame.checkpoint == frame.checkpoint.max()])
         chart = (base.mark_line(point=True).encode(
             y=alt.Y("bits:Q", title="bits"), color=color, detail=alt.Detail("atom:N"),
             tooltip=tooltip)
@@ -81,6 +83,19 @@ def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Ch
         subtitle = "I^sx atoms in bits; atoms below 1e-6 bits left out"
     return chart.properties(title={"text": f"Neuron {neuron} of layer {layer}",
                                    "subtitle": subtitle}, width=520, height=280)
+
+
+LINE_LABELS = 6
+"""At most this many atoms are named at their line's end (the largest |last value|s): a
+trivariate neuron's 18 labels piled up into an unreadable block."""
+
+
+def _labelled(last: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the last checkpoint whose atoms get a label: the LINE_LABELS largest by
+    |bits|, and of those only the ones at least a tenth of the largest."""
+    size = last.bits.abs()
+    return last[(size.rank(ascending=False, method="first") <= LINE_LABELS)
+                & (size >= 0.1 * size.max())]
 
 
 def goal_terms_chart(ds: xr.Dataset, neuron: int) -> alt.Chart:
@@ -93,16 +108,24 @@ def goal_terms_chart(ds: xr.Dataset, neuron: int) -> alt.Chart:
     total = ds.goal.sel(neuron=neuron).to_dataframe(name="bits").reset_index()
     total["goal_term"] = "goal (sum)"
     frame = pd.concat([frame, total[["checkpoint", "goal_term", "bits"]]], ignore_index=True)
+    # The atoms' shades of their class colours, as on the layer page; the default palette
+    # repeated its 10 colours over a trivariate goal's 19 terms.
+    atoms = [str(a) for a in ds.atom.values]
+    shade = dict(zip(atoms, atom_shades(atoms, atom_classes(len(ds.source))), strict=True))
+    shade.update({"H_res": "#7F7F7F", "goal (sum)": "#000000"})
+    terms = [t for t in [*atoms, "H_res", "goal (sum)"] if t in set(frame.goal_term)]
     return alt.Chart(frame).mark_line().encode(
         x=alt.X("checkpoint:Q", title="training step"), y=alt.Y("bits:Q", title="bits"),
-        color=alt.Color("goal_term:N", title="term"),
+        color=alt.Color("goal_term:N", title="term", sort=terms,
+                        scale=alt.Scale(domain=terms, range=[shade[t] for t in terms]),
+                        legend=atom_legend(len(terms))),
         strokeDash=alt.condition(alt.datum.goal_term == "goal (sum)", alt.value([1, 0]),
                                  alt.value([4, 2])),
         tooltip=[alt.Tooltip("goal_term:N"), alt.Tooltip("checkpoint:Q"),
                  alt.Tooltip("bits:Q", format=".4f")],
     ).properties(title={"text": f"Goal terms of neuron {neuron}",
                         "subtitle": "gamma_i * Pi_i; the solid line is the goal"},
-                 width=520, height=240)
+                 width=520, height=360)
 
 
 def atom_table_at(ds: xr.Dataset, neuron: int, step: int) -> pd.DataFrame:

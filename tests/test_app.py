@@ -3,6 +3,7 @@ links, and each failure case shown as a message in the page (never a traceback).
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import sys
@@ -107,6 +108,10 @@ def test_runs_page_lists_runs(trained_logdir, monkeypatch):
     assert table.status[0] == "finished" and table.analysis[0] == "up to date"
     assert table.open[0].startswith("?page=layer&run=")
     assert "test_accuracy" in table and "recall" not in table  # no memory run here
+    # every column shown, the link and the analysis state before the counts
+    order = list(at.dataframe[0].proto.column_order)
+    assert set(order) == set(table.columns) and order[:2] == ["run", "open"]
+    assert order.index("analysis") < order.index("checkpoints")
 
 
 def test_runs_page_filters(trained_logdir, monkeypatch):
@@ -251,6 +256,12 @@ def test_neuron_deep_link(trained_logdir, monkeypatch):
     specs = [c.proto.spec for c in charts(at)]
     assert any("Receptive field" in s for s in specs)  # digits are 8x8 images
     assert len(specs) == 4  # atoms (bits, shares), goal terms, receptive field
+    metrics = {m.label: m.value for m in at.metric}
+    one = ds.sel(neuron=3, checkpoint=step)
+    assert metrics["goal"] == f"{float(one.goal):.4f} bits"
+    assert metrics["H(Y)"] == f"{float(one.entropy):.4f} bits"
+    assert {"unique share", "redundant share", "synergistic share", "mixed share",
+            "I(Y; sources)", "negative mass"} <= set(metrics)
     at.button(key="next").click().run()
     assert param(at, "neuron") == ["4"]
 
@@ -369,6 +380,9 @@ def test_compare_page(trained_logdir, monkeypatch):
     no_traceback(at)
     specs = [c.proto.spec for c in charts(at)]
     assert len(specs) == 2 and all("s.d. over runs" in s for s in specs)
+    # both charts colour the groups alike (the same domain, also for a group without values)
+    scales = [json.loads(s)["layer"][1]["encoding"]["color"]["scale"] for s in specs]
+    assert scales[0] == scales[1] and scales[0]["domain"]
     table = at.dataframe[0].value
     assert set(table.layer) == {"hidden", "readout"} and (table.n == 1).all()
 

@@ -204,3 +204,47 @@ def test_the_apps_finished_specs_are_altairs_validated_specs(layer):
         with alt.theme.enable("none"):
             assert _canonical(finished) == _canonical(chart.to_dict())
         assert alt.data_transformers.active != "infomorph-named-frames"
+
+
+def test_seed_bands_colour_a_group_alike_in_every_chart():
+    import pandas as pd
+
+    from inspector.curves import seed_bands
+
+    frame = pd.DataFrame({"group": ["b", "b", "c", "c"], "run": ["r1", "r1", "r2", "r2"],
+                          "checkpoint": [0, 1, 0, 1], "value": [0.1, 0.2, 0.3, 0.4]})
+    groups = ["a", "b", "c"]
+    one = seed_bands(frame, "value", groups=groups).to_dict()["layer"][1]["encoding"]["color"]
+    other = seed_bands(frame[frame.group == "c"], "value",
+                       groups=groups).to_dict()["layer"][1]["encoding"]["color"]
+    assert one["scale"] == other["scale"] and one["scale"]["domain"] == groups
+    alone = seed_bands(frame, "value").to_dict()["layer"][1]["encoding"]["color"]
+    assert alone["scale"]["domain"] == ["b", "c"]  # without groups: the frame's own, sorted
+
+
+def test_goal_terms_take_their_atoms_shades(layer):
+    from inspector.atom_classes import atom_classes
+    from inspector.charts import atom_shades
+    from inspector.neuron_charts import goal_terms_chart
+
+    color = goal_terms_chart(layer, 0).to_dict()["encoding"]["color"]
+    atoms = [str(a) for a in layer.atom.values]
+    shade = dict(zip(atoms, atom_shades(atoms, atom_classes(len(layer.source))), strict=True))
+    terms = [str(t) for t in layer.goal_term.values]
+    assert color["scale"]["domain"][-1] == "goal (sum)"
+    for term, colour in zip(color["scale"]["domain"], color["scale"]["range"], strict=True):
+        assert term in [*terms, "goal (sum)"]
+        assert colour == shade.get(term, colour)  # atoms: their shade; H_res, sum: grey, black
+    assert len(set(color["scale"]["range"])) == len(color["scale"]["range"])
+
+
+def test_neuron_lines_label_only_the_largest_atoms():
+    import pandas as pd
+
+    from inspector.neuron_charts import LINE_LABELS, _labelled
+
+    bits = [0.5, -0.4, 0.3, 0.2, 0.1, 0.06, 0.055, 0.04, 0.001, -0.0001]
+    last = pd.DataFrame({"atom": [f"a{i}" for i in range(10)], "bits": bits})
+    kept = list(_labelled(last).atom)
+    assert kept == [f"a{i}" for i in range(LINE_LABELS)]
+    assert list(_labelled(last[last.atom.isin(["a0", "a8"])]).atom) == ["a0"]  # < 10 %

@@ -37,7 +37,8 @@ def show(logdir: str, route: Route) -> None:
     tree = data.collection(logdir, runs)
     root = tree.ds
     smooth = context.smoothing("compare-smoothing")
-    st.caption(f"{len(runs)} runs in {len(set(group_names(root)))} groups; bands are mean ± "
+    groups = sorted(set(group_names(root)))
+    st.caption(f"{len(runs)} runs in {len(groups)} groups; bands are mean ± "
                "s.d. over the runs of each group (runs that differ only in their seed).")
 
     left, right = st.columns(2)
@@ -47,7 +48,8 @@ def show(logdir: str, route: Route) -> None:
         default = "test_accuracy" if "test_accuracy" in metrics else metrics[0]
         metric = nav.pick("Metric", metrics, default, key="compare-metric")
         vega.draw(seed_bands(metric_frame(root, metric), "value", title=metric,
-                             y_title=metric, smoothing=smooth), width="stretch")
+                             y_title=metric, smoothing=smooth, groups=groups),
+                  width="stretch")
     with right:
         layer = nav.pick("Layer", list(tree.children), None, key="compare-layer")
         ds = tree[layer].ds
@@ -55,6 +57,7 @@ def show(logdir: str, route: Route) -> None:
         atom = nav.pick("Atom", atoms, atoms[0], key=f"compare-atom-{layer}")
         vega.draw(seed_bands(layer_means(ds, atom), "value",
                              title=f"{atom} of layer {layer} (layer mean)",
-                             y_title="bits", smoothing=smooth), width="stretch")
+                             y_title="bits", smoothing=smooth, groups=groups),
+                  width="stretch")
     st.subheader("Atoms at each run's last checkpoint")
     st.dataframe(atom_table(tree), hide_index=True, width="stretch")

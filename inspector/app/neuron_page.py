@@ -49,12 +49,15 @@ def show(logdir: str, route: Route) -> None:
     fractions = one.class_fraction
     st.subheader(f"Neuron {neuron} of layer {view.layer} at step {step}: "
                  f"{one.neuron_class.values!s}")
-    metrics = st.columns(len(ATOM_CLASSES) + 3)
-    for col, name in zip(metrics, ATOM_CLASSES, strict=False):
+    # Two rows of four: seven metrics in one row cut their values short ("0.405…").
+    for col, name in zip(st.columns(len(ATOM_CLASSES)), ATOM_CLASSES, strict=True):
         col.metric(f"{name} share", f"{float(fractions.sel(atom_class=name)):.2f}")
-    metrics[-3].metric("negative mass", f"{float(one.negative_bits):.4f} bits")
-    metrics[-2].metric("I(Y; sources)", f"{float(one.mutual_information):.4f} bits")
-    metrics[-1].metric("H(Y)", f"{float(one.entropy):.4f} bits")
+    bits = {"I(Y; sources)": one.mutual_information, "H(Y)": one.entropy,
+            "negative mass": one.negative_bits}
+    if "goal" in one:
+        bits["goal"] = one.goal
+    for col, (label, value) in zip(st.columns(4), bits.items(), strict=False):
+        col.metric(label, f"{float(value):.4f} bits")
     st.caption("Class: the atom class holding more than half of the positive atom mass "
                "(mixed when none does, none below 1 mbit); shares are of the positive mass.")
 

@@ -41,8 +41,12 @@ def show(logdir: str, route: Route) -> None:
     empty = [c for c in OPTIONAL_COLUMNS if frame[c].isna().all()]
     table = shown.drop(columns=["error", *empty]).assign(
         open=[nav.link(Route(page="layer", run=r)) for r in shown.run])
+    # What a user scans for first stays in view; counts and goals are past the scroll.
+    order = [c for c in ("run", "open", "preset", "dataset", "hidden", "seed", "status",
+                         "analysis", "test_accuracy", "recall", "recall_cosine", "checkpoints",
+                         "last_step", "goal") if c in table]
     st.dataframe(
-        table, hide_index=True, width="stretch",
+        table, hide_index=True, width="stretch", column_order=order,
         column_config={
             "test_accuracy": st.column_config.NumberColumn("test accuracy", format="%.4f"),
             "recall": st.column_config.NumberColumn(
