@@ -68,3 +68,19 @@ def write_json(path: str | None, name: str, rows: list[dict]) -> None:
         Path(path).write_text(json.dumps(
             {"bench": name, "date": date.today().isoformat(), "machine": machine(),
              "rows": rows}, indent=2))
+
+
+def run_script(main: Callable[[], object]) -> None:
+    """Run a bench script's ``main`` with the CLI's error contract: a bad run directory,
+    data directory or setting is one line on stderr and exit code 2, not a traceback."""
+    import sys
+
+    from inspector.errors import InfomorphError
+
+    try:
+        main()
+    except InfomorphError as err:
+        sys.exit(f"bench: error: {err}")
+    except OSError as err:
+        where = f": {err.filename}" if getattr(err, "filename", None) else ""
+        sys.exit(f"bench: error: {err.strerror or err}{where}")

@@ -27,7 +27,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from _timing import machine, write_json
+from _timing import machine, run_script, write_json
 from analysis_throughput import make_run
 
 from inspector.allocator import keep_freed_memory
@@ -180,4 +180,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

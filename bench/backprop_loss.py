@@ -18,6 +18,7 @@ import tempfile
 import types
 from pathlib import Path
 
+from _timing import run_script
 from torch import nn
 
 from inspector.allocator import keep_freed_memory
@@ -56,4 +57,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

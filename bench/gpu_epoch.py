@@ -20,7 +20,7 @@ import statistics
 import time
 
 import torch
-from _timing import machine, write_json
+from _timing import machine, run_script, write_json
 
 from inspector.allocator import keep_freed_memory
 from training.config import make_config
@@ -98,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

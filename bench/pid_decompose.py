@@ -18,7 +18,7 @@ import time
 
 import numpy as np
 import torch
-from _timing import machine, median_seconds, write_json
+from _timing import machine, median_seconds, run_script, write_json
 
 from inspector.allocator import keep_freed_memory
 from inspector.pid import pid_from_pmf, pid_from_samples, pmf_from_samples
@@ -98,4 +98,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

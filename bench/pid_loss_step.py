@@ -18,7 +18,7 @@ import argparse
 
 import numpy as np
 import torch
-from _timing import machine, median_seconds, write_json
+from _timing import machine, median_seconds, run_script, write_json
 
 from inspector.allocator import keep_freed_memory
 from inspector.pid import (
@@ -122,4 +122,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

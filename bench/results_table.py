@@ -13,6 +13,8 @@ import argparse
 import statistics
 import time
 
+from _timing import run_script
+
 from inspector.allocator import keep_freed_memory
 from storage import open_run
 from training.config import make_config, parse_sets
@@ -50,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _timing import machine, median_seconds, write_json
+from _timing import machine, median_seconds, run_script, write_json
 
 from inspector.allocator import keep_freed_memory
 from storage import (
@@ -129,4 +129,4 @@ def _training_share(neurons: int, write_seconds: float) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

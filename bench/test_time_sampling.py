@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from _timing import run_script
 
 from inspector.allocator import keep_freed_memory
 from storage import open_run
@@ -89,4 +90,4 @@ def _linear_probe(trainer: Trainer) -> float | None:
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)

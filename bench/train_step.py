@@ -31,7 +31,7 @@ import argparse
 from functools import partial
 
 import torch
-from _timing import interleaved_medians, machine, write_json
+from _timing import interleaved_medians, machine, run_script, write_json
 
 from inspector.allocator import keep_freed_memory
 from training.config import make_config
@@ -119,4 +119,4 @@ def _plain_step(x: torch.Tensor, y: torch.Tensor, hidden: int, gen: torch.Genera
 
 
 if __name__ == "__main__":
-    main()
+    run_script(main)
