@@ -197,7 +197,8 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
     points = alt.Chart(frame).mark_circle(opacity=0.7).encode(
         x=alt.X("x:Q"), y=alt.Y("y:Q"),
         color=alt.Color("class:N", scale=class_scale(), title="neuron class"),
-        size=alt.Size("mixed_share:Q", title="mixed share", scale=alt.Scale(range=[20, 200])),
+        size=alt.Size("mixed_share:Q", title="mixed share", scale=alt.Scale(range=[20, 200]),
+                      legend=alt.Legend(format=".2f")),  # not "0.000000" when all are 0
         tooltip=[alt.Tooltip("neuron:Q"), alt.Tooltip("class:N"),
                  alt.Tooltip("unique:Q", format=".2f"),
                  alt.Tooltip("redundant:Q", format=".2f"),

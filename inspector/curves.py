@@ -38,7 +38,8 @@ def metric_curves(metrics: pd.DataFrame, names: Sequence[str] | None = None,
     long["value"] = long["raw"]
     long = _smoothed(long, "metric", ["value"], smoothing)
     base = alt.Chart(long).encode(x=alt.X("step:Q", title="training step"),
-                                  color=alt.Color("metric:N", title="metric"))
+                                  color=alt.Color("metric:N", title="metric",
+                                                  scale=alt.Scale(scheme="tableau10")))
     layers = [base.mark_line().encode(y=alt.Y("value:Q", title=title),
                                       tooltip=[alt.Tooltip("metric:N"), alt.Tooltip("step:Q"),
                                                alt.Tooltip("raw:Q", format=".4f")])]
