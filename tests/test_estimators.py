@@ -222,13 +222,14 @@ def goal_and_gradient(codes, logit, n_bins, gamma, residual, reduction="none"):
 
 def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
     import inspector.pid._isx as isx
+    import inspector.pid._samples as from_samples
     from inspector.pid import lattice
 
     gen = torch.Generator().manual_seed(3)
     codes = torch.randint(0, 6, (5, 300, 3), generator=gen)
     logit = torch.randn(5, 300, generator=gen, dtype=torch.float64)
     gamma = torch.randn(len(lattice(3)), generator=gen, dtype=torch.float64)
-    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
+    monkeypatch.setattr(from_samples, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
 
     def grad():
         return goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.3)
@@ -245,6 +246,7 @@ def test_backward_is_the_same_whether_forward_kept_its_logs(monkeypatch):
 
 def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
     import inspector.pid._isx as isx
+    import inspector.pid._samples as from_samples
     from inspector.pid import lattice
 
     gen = torch.Generator().manual_seed(5)
@@ -260,7 +262,7 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
         return kernel(*args)
 
     monkeypatch.setattr(isx._UnionInformation, "apply", counted)
-    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
+    monkeypatch.setattr(from_samples, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
     monkeypatch.setattr(isx, "_MERGE_GOALS", False)  # groups as a decomposition has them
 
     def grad():
@@ -279,7 +281,7 @@ def test_groups_side_by_side_give_the_same_goal_and_gradient(monkeypatch):
 @pytest.mark.parametrize("n", [1, 2, 3, 4])
 @pytest.mark.parametrize("goal", ["all", "one"])
 def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal, monkeypatch):
-    import inspector.pid._isx as isx
+    import inspector.pid._samples as from_samples
     from inspector.pid import goal_from_samples, lattice
 
     gen = torch.Generator().manual_seed(11 + n)
@@ -295,7 +297,7 @@ def test_summed_goal_equals_the_sum_of_per_row_goals(n, goal, monkeypatch):
                 for reduction in ("none", "sum")]
 
     table = rows_and_sum()  # 5^n cells, 300 samples: through the dense table
-    monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
+    monkeypatch.setattr(from_samples, "_TABLE_CELLS_PER_SAMPLE", 0.0)  # the occupied cells' route
     rows, summed = rows_and_sum()
     assert rows[0].shape == (6,) and summed[0].shape == ()
     torch.testing.assert_close(summed[0], rows[0].sum(), rtol=0, atol=1e-10)
@@ -388,6 +390,7 @@ def test_goals_evaluated_as_one_group_give_the_same_values(goal, route, reductio
     goal and gradient as group by group (p(s, t)-weighted sums marginalise), on either
     route from samples."""
     import inspector.pid._isx as isx
+    import inspector.pid._samples as from_samples
     from inspector.pid import lattice
 
     lat = lattice(3)
@@ -404,7 +407,7 @@ def test_goals_evaluated_as_one_group_give_the_same_values(goal, route, reductio
     codes[1, :, 2] = 0  # a constant source in one row
     logit = torch.randn(4, 500, generator=gen, dtype=torch.float64)
     if route == "cells":  # 216 cells from 500 samples would go through the table
-        monkeypatch.setattr(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0)
+        monkeypatch.setattr(from_samples, "_TABLE_CELLS_PER_SAMPLE", 0.0)
 
     merged = goal_and_gradient(codes, logit, [6, 6, 6], gamma, 0.1, reduction)
     monkeypatch.setattr(isx, "_MERGE_GOALS", False)  # group by group
@@ -442,7 +445,7 @@ def test_an_empty_batch_gives_empty_results_and_no_samples_is_an_error(bins):
 def test_marginal_tables_by_key_or_by_sorted_ids_give_the_same_goal(monkeypatch):
     """A goal evaluated as one group indexes its pair and single marginals by key when the
     key space is small next to the cells, else by sorted ids: the same goal and gradient."""
-    import inspector.pid._isx as isx
+    import inspector.pid._samples as from_samples
     from inspector.pid import lattice
 
     gen = torch.Generator().manual_seed(8)
@@ -450,18 +453,18 @@ def test_marginal_tables_by_key_or_by_sorted_ids_give_the_same_goal(monkeypatch)
     codes[2, :, 1] = 4  # a constant source in one row
     logit = torch.randn(3, 60, generator=gen, dtype=torch.float64)
     gamma = torch.rand(len(lattice(3)), generator=gen, dtype=torch.float64) * 2 - 1
-    cell_ids, ways = isx._cell_ids, []
+    cell_ids, ways = from_samples._cell_ids, []
 
     def recorded(*args):
         ids = cell_ids(*args)
         ways.append(ids[2] is None)  # True: the keys index the table directly
         return ids
 
-    monkeypatch.setattr(isx, "_cell_ids", recorded)
+    monkeypatch.setattr(from_samples, "_cell_ids", recorded)
     by_key = goal_and_gradient(codes, logit, [20] * 3, gamma, 0.1, "sum")
     assert ways == [False] + [True] * 6  # the cells sorted; the 6 sub-masks by key
     ways.clear()
-    monkeypatch.setattr(isx, "_TABLE_KEYS_PER_CELL", 2)
+    monkeypatch.setattr(from_samples, "_TABLE_KEYS_PER_CELL", 2)
     sorted_ids = goal_and_gradient(codes, logit, [20] * 3, gamma, 0.1, "sum")
     assert ways.count(False) == 4  # the cells and the three pairs sorted, singles by key
     torch.testing.assert_close(by_key[0], sorted_ids[0], rtol=0, atol=1e-12)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import inspector.pid._isx as isx
+import inspector.pid._samples as from_samples
 from inspector.pid import (
     decompose_dataset,
     goal_from_samples,
@@ -154,7 +155,7 @@ def test_sparse_and_dense_estimators_agree(case):
     codes, target, n_bins = case
     n = codes.shape[-1]
     # Small grids normally go through the table too; force the occupied-cells path.
-    with mock.patch.object(isx, "_TABLE_CELLS_PER_SAMPLE", 0.0):
+    with mock.patch.object(from_samples, "_TABLE_CELLS_PER_SAMPLE", 0.0):
         sparse = pid_from_samples(codes, target, n_bins)
     dense = pid_from_pmf(pmf_from_samples(codes, target, n_bins), n)
     np.testing.assert_allclose(pid_from_samples(codes, target, n_bins).atoms.numpy(),

@@ -21,9 +21,10 @@ _LAZY = {
     "ESTIMATORS": "_decompose", "MEASURE": "_decompose", "decompose": "_decompose",
     "decompose_dataset": "_decompose", "decompose_samples": "_decompose",
     "decompose_samples_dataset": "_decompose",
-    "PIDTerms": "_isx", "PointwiseTerms": "_isx", "goal_from_samples": "_isx",
-    "pid_from_pmf": "_isx", "pid_from_samples": "_isx", "pmf_from_samples": "_isx",
-    "pointwise_from_pmf": "_isx", "pointwise_from_samples": "_isx",
+    "PIDTerms": "_isx", "PointwiseTerms": "_isx", "pid_from_pmf": "_isx",
+    "pointwise_from_pmf": "_isx", "goal_from_samples": "_samples",
+    "pid_from_samples": "_samples", "pmf_from_samples": "_samples",
+    "pointwise_from_samples": "_samples",
 }
 
 

@@ -2,9 +2,9 @@
 
 ``decompose`` / ``decompose_dataset`` take joint tables; ``decompose_samples`` /
 ``decompose_samples_dataset`` take samples and a binning. All four validate their input once,
-compute in float64 with the torch engine (``_isx.py``) in memory-bounded chunks of the batch,
-and label the result: dims (*batch, "atom"), the atom coordinate holding labels such as
-"{1}{2}", values in bits.
+compute in float64 with the torch engine (``_isx.py``; from samples ``_samples.py``) in
+memory-bounded chunks of the batch, and label the result: dims (*batch, "atom"), the atom
+coordinate holding labels such as "{1}{2}", values in bits.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import torch
 import xarray as xr
 
 from inspector.errors import InfomorphError, choose_one
-from inspector.pid import _isx
+from inspector.pid import _isx, _samples
 from inspector.pid._binning import Binning
 from inspector.pid._lattice import MAX_SOURCES, lattice, source_names
 
@@ -289,18 +289,18 @@ def decompose_samples_dataset(
     samples, t_size = q.shape[-2:]
     if estimator == "sparse":
         per_row = samples * t_size * 2**n
-        terms = _chunked(lambda c, t: _isx.pid_from_samples(c, t, n_bins, threads),
+        terms = _chunked(lambda c, t: _samples.pid_from_samples(c, t, n_bins, threads),
                          flat_q.shape[0], per_row, flat_codes, flat_q)
     else:
         per_row = binning.bins**n * t_size * 2**n
         terms = _chunked(
-            lambda c, t: _isx.pid_from_pmf(_isx.pmf_from_samples(c, t, n_bins), n, threads),
+            lambda c, t: _isx.pid_from_pmf(_samples.pmf_from_samples(c, t, n_bins), n, threads),
             flat_q.shape[0], per_row, flat_codes, flat_q,
         )
     terms = type(terms)(*(x.reshape((*batch_shape, *x.shape[1:])) for x in terms))
     ds = _label(terms, batch_dims, batch_coords, names)
     if pointwise:
-        local = _chunked(lambda c, t: _isx.pointwise_from_samples(c, t, n_bins),
+        local = _chunked(lambda c, t: _samples.pointwise_from_samples(c, t, n_bins),
                          flat_q.shape[0], samples * t_size * len(lattice(n)), flat_codes,
                          flat_q)
         local = type(local)(*(x.reshape((*batch_shape, *x.shape[1:])) for x in local))
