@@ -215,6 +215,30 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
         width=420, height=380)
 
 
+def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:
+    """Share of one layer's neurons per class, one stacked bar per group of runs, from
+    ``inspector.export.class_table`` (mean over the group's runs; s.d. and n in the tooltip)."""
+    rows = table[table.layer == layer]
+    if rows.empty:
+        raise InfomorphError(f"no runs with a layer {layer!r} in this table")
+    return alt.Chart(rows).mark_bar().encode(
+        y=alt.Y("group:N", title=None, sort=list(dict.fromkeys(rows.group))),
+        x=alt.X("mean_share:Q", title="share of the layer's neurons (mean over runs)",
+                stack="zero", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%", tickCount=5)),
+        color=alt.Color("neuron_class:N", scale=class_scale(), title="neuron class",
+                        sort=list(CLASS_COLORS)),
+        order=alt.Order("class_order:Q"),
+        tooltip=[alt.Tooltip("group:N"), alt.Tooltip("neuron_class:N"),
+                 alt.Tooltip("mean_share:Q", format=".3f"),
+                 alt.Tooltip("sd_share:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")],
+    ).transform_calculate(
+        class_order=f"indexof({list(CLASS_COLORS)}, datum.neuron_class)"
+    ).properties(title={"text": f"Neuron classes of layer {layer}",
+                        "subtitle": "share of positive atom mass > 1/2 names the class"},
+                 width=520, height=alt.Step(28))
+
+
 HEATMAP_PICK = "row_pick"
 """Name of the heatmap's click selection (``select=True``): the first neuron of the row."""
 

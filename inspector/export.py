@@ -84,6 +84,40 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def class_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
+    """Tidy table: group, preset, goal, layer, neuron_class, mean_share, sd_share, n (runs),
+    steps. A run's share of a class is the fraction of its layer's neurons in that class
+    (``inspector.atom_classes``) at the checkpoint; mean +- s.d. over the runs of a group
+    (runs that differ only in their seed), every class listed, 0 where no neuron has it."""
+    from inspector.atom_classes import NEURON_CLASSES
+    from inspector.curves import group_names
+
+    rows = []
+    for layer, node in tree.children.items():
+        ds = _at_checkpoint(node.ds, checkpoint)
+        labels = ds.neuron_class.transpose("run", "neuron").values
+        # neurons of a run: those analysed (runs of other sizes are padded with NaN)
+        real = ds.entropy.notnull().transpose("run", "neuron").values
+        counts = real.sum(axis=1)
+        shares = {c: np.where(counts > 0, ((labels == c) & real).sum(axis=1)
+                              / np.maximum(counts, 1), np.nan) for c in NEURON_CLASSES}
+        keys = list(zip(group_names(ds), ds.preset.values, ds.goal.values, strict=True))
+        for key in dict.fromkeys(keys):
+            runs = [i for i, k in enumerate(keys) if k == key and counts[i] > 0]
+            if not runs:
+                continue
+            for cls in NEURON_CLASSES:
+                v = shares[cls][runs]
+                rows.append({
+                    "group": key[0], "preset": key[1], "goal": key[2], "layer": layer,
+                    "neuron_class": cls, "mean_share": float(v.mean()),
+                    "sd_share": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
+                    "n": len(v),
+                    "steps": ",".join(str(int(s)) for s in ds.step.values[runs]),
+                })
+    return pd.DataFrame(rows)
+
+
 def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
     """Tidy per-neuron table: run, preset, seed, layer, step, neuron, class, atom, bits."""
     frames = []
@@ -134,19 +168,43 @@ def _latex_atom(label: str) -> str:
     return "$\\Pi_{" + label.replace("{", "\\{").replace("}", "\\}") + "}$"
 
 
+CLASS_RULE = ("a neuron's class holds more than half of its positive atom mass; mixed when "
+              "none does, none under 1 mbit")
+
+
+def _is_class_table(table: pd.DataFrame) -> bool:
+    return "neuron_class" in table
+
+
 def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
-    # Column order: the lattice order of the layer with the most atoms, then the others'.
-    atoms = merged_order(group.atom for _, group in table.groupby(["group", "layer"],
-                                                                   sort=False))
-    header = ["preset", "layer", "n", *atoms]  # the preset column holds the group's label
+    """One row per (group, layer), one column per atom (or neuron class)."""
+    if _is_class_table(table):
+        key, mean, sd = "neuron_class", "mean_share", "sd_share"
+        columns = list(dict.fromkeys(table.neuron_class))  # NEURON_CLASSES' order
+    else:
+        key, mean, sd = "atom", "mean_bits", "sd_bits"
+        # the lattice order of the layer with the most atoms, then the others'
+        columns = merged_order(group.atom for _, group in table.groupby(["group", "layer"],
+                                                                         sort=False))
+    header = ["preset", "layer", "n", *columns]  # the preset column holds the group's label
     body = []
     for (group_name, layer), group in table.groupby(["group", "layer"], sort=False):
-        cells = {r.atom: fmt(r.mean_bits, r.sd_bits) for r in group.itertuples()}
+        cells = {getattr(r, key): fmt(getattr(r, mean), getattr(r, sd))
+                 for r in group.itertuples()}
         body.append(
             [str(group_name), str(layer), str(int(group.n.max())),
-             *[cells.get(a, "") for a in atoms]]
+             *[cells.get(c, "") for c in columns]]
         )
     return header, body
+
+
+def _what(table: pd.DataFrame, meta: dict) -> str:
+    """What the cells of a wide table are, for its caption."""
+    if _is_class_table(table):
+        return (f"Share of each layer's neurons in each class ({CLASS_RULE}), mean ± s.d. "
+                f"over runs, at checkpoint {meta['checkpoint']}; {meta['measure']}")
+    return (f"Mean ± s.d. over runs of the layer-mean atom, in bits, at checkpoint "
+            f"{meta['checkpoint']}; {meta['measure']}")
 
 
 def to_markdown(table: pd.DataFrame, meta: dict) -> str:
@@ -157,10 +215,7 @@ def to_markdown(table: pd.DataFrame, meta: dict) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     lines.append("")
-    lines.append(
-        f"Mean ± s.d. over runs of the layer-mean atom, in bits, at checkpoint "
-        f"{meta['checkpoint']}; {meta['measure']}."
-    )
+    lines.append(_what(table, meta) + ".")
     return "\n".join(lines) + "\n"
 
 
@@ -169,7 +224,15 @@ def to_latex(table: pd.DataFrame, meta: dict) -> str:
         return f"${m:.3f}$" if np.isnan(s) else f"${m:.3f} \\pm {s:.3f}$"
 
     header, body = _wide(table, fmt)
-    atoms = header[3:]
+    columns = header[3:]
+    titles = columns if _is_class_table(table) else [_latex_atom(a) for a in columns]
+    if _is_class_table(table):
+        what = (f"Share of each layer's neurons in each class ({CLASS_RULE}; "
+                "I$^{\\mathrm{sx}}$ atoms): mean $\\pm$ s.d. over $n$ runs at checkpoint "
+                f"{meta['checkpoint']}")
+    else:
+        what = ("I$^{\\mathrm{sx}}$ atoms (bits): mean $\\pm$ s.d. over $n$ runs of the "
+                f"layer-mean atom at checkpoint {meta['checkpoint']}")
     samples = sorted({str(v["n_samples"]) for v in meta["layers"].values()})
     bins = sorted({str(v["bins"]) for v in meta["layers"].values()})
     lines = [
@@ -180,9 +243,9 @@ def to_latex(table: pd.DataFrame, meta: dict) -> str:
         + "; needs \\usepackage{booktabs}",
         "\\begin{table}",
         "\\centering",
-        "\\begin{tabular}{ll r" + "r" * len(atoms) + "}",
+        "\\begin{tabular}{ll r" + "r" * len(columns) + "}",
         "\\toprule",
-        "Preset & Layer & $n$ & " + " & ".join(_latex_atom(a) for a in atoms) + " \\\\",
+        "Preset & Layer & $n$ & " + " & ".join(titles) + " \\\\",
         "\\midrule",
     ]
     for row in body:
@@ -191,9 +254,8 @@ def to_latex(table: pd.DataFrame, meta: dict) -> str:
     lines += [
         "\\bottomrule",
         "\\end{tabular}",
-        "\\caption{I$^{\\mathrm{sx}}$ atoms (bits): mean $\\pm$ s.d. over $n$ runs of the "
-        f"layer-mean atom at checkpoint {meta['checkpoint']}; probe samples "
-        f"{', '.join(samples)}, bins per source {', '.join(bins)}.}}",
+        f"\\caption{{{what}; probe samples {', '.join(samples)}, bins per source "
+        f"{', '.join(bins)}.}}",
         "\\end{table}",
     ]
     text = "\n".join(lines) + "\n"

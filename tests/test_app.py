@@ -379,11 +379,15 @@ def test_compare_page(trained_logdir, monkeypatch):
     at = app(trained_logdir, monkeypatch, page="compare")
     no_traceback(at)
     specs = [c.proto.spec for c in charts(at)]
-    assert len(specs) == 2 and all("s.d. over runs" in s for s in specs)
+    assert len(specs) == 3 and all("s.d. over runs" in s for s in specs[:2])
     # both charts colour the groups alike (the same domain, also for a group without values)
-    scales = [json.loads(s)["layer"][1]["encoding"]["color"]["scale"] for s in specs]
+    scales = [json.loads(s)["layer"][1]["encoding"]["color"]["scale"] for s in specs[:2]]
     assert scales[0] == scales[1] and scales[0]["domain"]
-    table = at.dataframe[0].value
+    assert "Neuron classes of layer" in specs[2]
+    classes, table = at.dataframe[0].value, at.dataframe[1].value
+    shares = classes[["unique", "redundant", "synergistic", "mixed", "none"]]
+    assert len(classes) == 1 and shares.sum(axis=1).iloc[0] == pytest.approx(1.0)
+    assert classes.runs.iloc[0] == 1
     assert set(table.layer) == {"hidden", "readout"} and (table.n == 1).all()
 
 
@@ -398,6 +402,7 @@ def test_export_page_offers_downloads(trained_logdir, monkeypatch):
     no_traceback(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert labels == ["Atom table (csv)", "Atom table (latex)", "Atom table (markdown)",
+                      "Class table (csv)", "Class table (latex)", "Class table (markdown)",
                       "Neuron table (csv)"]
     at.button(key="fig-render").click().run()
     no_traceback(at)

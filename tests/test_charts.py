@@ -148,7 +148,8 @@ def test_figure_export_cli(tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["export", str(tmp_path / "logs"), "--format", "svg", "-o", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["g-hidden-composition.svg", "g-hidden-heatmap.svg", "g-hidden-simplex.svg"]
+    assert names == ["classes-hidden.svg", "g-hidden-composition.svg", "g-hidden-heatmap.svg",
+                     "g-hidden-simplex.svg"]
     (tmp_path / "file").write_text("x")
     assert main(["export", str(tmp_path / "logs"), "--format", "png", "-o",
                  str(tmp_path / "file")]) == 2
@@ -248,3 +249,19 @@ def test_neuron_lines_label_only_the_largest_atoms():
     kept = list(_labelled(last).atom)
     assert kept == [f"a{i}" for i in range(LINE_LABELS)]
     assert list(_labelled(last[last.atom.isin(["a0", "a8"])]).atom) == ["a0"]  # < 10 %
+
+
+def test_class_shares_stack_each_groups_classes_in_class_order(tmp_path):
+    import pandas as pd
+
+    from inspector.charts import class_shares
+
+    table = pd.DataFrame({"group": ["a"] * 2 + ["b"] * 2, "layer": "hidden",
+                          "neuron_class": ["unique", "mixed"] * 2,
+                          "mean_share": [0.25, 0.75, 1.0, 0.0], "sd_share": 0.0, "n": 1})
+    spec = class_shares(table, "hidden").to_dict()
+    assert spec["encoding"]["color"]["scale"]["range"] == list(CLASS_COLORS.values())
+    assert spec["encoding"]["x"]["scale"]["domain"] == [0, 1]
+    assert spec["encoding"]["y"]["sort"] == ["a", "b"]
+    with pytest.raises(InfomorphError, match="no runs with a layer 'readout'"):
+        class_shares(table, "readout")

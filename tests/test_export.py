@@ -11,7 +11,7 @@ from inspector.analysis import analyze_run
 from inspector.cli import main
 from inspector.collection import load
 from inspector.errors import InfomorphError
-from inspector.export import atom_table, neuron_table
+from inspector.export import atom_table, class_table, neuron_table
 from storage import open_analysis
 
 
@@ -43,6 +43,41 @@ def test_atom_table_means_over_runs(logdir):
     assert row.steps == "1,1"
 
 
+def test_class_table_shares_of_neurons_per_group(logdir):
+    # I^sx: XOR's unique atoms (0.585 bits each) outweigh its synergy (0.415) and its
+    # redundancy is negative, so the XOR neuron is "unique"; AND, UNQ and COPY are "mixed".
+    table = class_table(load(logdir))
+    shares = table.set_index("neuron_class").mean_share.to_dict()
+    assert shares == {"unique": 0.25, "redundant": 0.0, "synergistic": 0.0, "mixed": 0.75,
+                      "none": 0.0}
+    assert (table.n == 2).all() and (table.sd_share == 0).all() and set(table.steps) == {"1,1"}
+
+
+def test_class_table_counts_only_the_neurons_a_run_has():
+    """Runs of other hidden sizes share the neuron dimension, padded with NaN: a run's
+    shares are of its own neurons; seeds give mean and s.d."""
+    import xarray as xr
+
+    classes = np.array([["unique", "unique", "redundant", "none"],  # s0: 4 neurons
+                        ["unique", "redundant", "nan", "nan"],      # s1: 2 neurons
+                        ["synergistic", "mixed", "mixed", "mixed"]], dtype=object)  # other
+    entropy = np.where(classes == "nan", np.nan, 1.0)
+    ds = xr.Dataset(
+        {"neuron_class": (("run", "neuron"), classes), "entropy": (("run", "neuron"), entropy)},
+        coords={"run": ["s0", "s1", "o"], "preset": ("run", ["p", "p", "q"]),
+                "goal": ("run", ["{}"] * 3), "settings": ("run", ["{}"] * 3)},
+    ).expand_dims(checkpoint=[7]).transpose("run", "checkpoint", "neuron")
+    tree = xr.DataTree.from_dict({"/": xr.Dataset(), "hidden": ds})
+    table = class_table(tree).set_index(["group", "neuron_class"])
+    assert table.loc[("p", "unique")].mean_share == pytest.approx((0.5 + 0.5) / 2)
+    assert table.loc[("p", "redundant")].mean_share == pytest.approx((0.25 + 0.5) / 2)
+    assert table.loc[("p", "redundant")].sd_share == pytest.approx(np.std([0.25, 0.5], ddof=1))
+    assert table.loc[("p", "none")].mean_share == pytest.approx(0.125)
+    assert table.loc[("q", "mixed")].mean_share == 0.75 and table.loc[("q", "mixed")].n == 1
+    for group in ("p", "q"):  # every class listed, shares of a run sum to one
+        assert table.loc[group].mean_share.sum() == pytest.approx(1.0)
+
+
 def test_neuron_table_and_checkpoint_choice(logdir):
     table = neuron_table(load(logdir), checkpoint=0)
     assert set(table.step) == {0}
@@ -66,6 +101,25 @@ def test_export_cli_text_formats(fmt, logdir, capsys):
         assert out.startswith("| preset | layer | n |")
 
 
+@pytest.mark.parametrize("fmt", ["csv", "markdown", "latex"])
+def test_export_cli_class_tables(fmt, logdir, capsys):
+    assert main(["export", str(logdir), "--format", fmt, "--classes"]) == 0
+    out = capsys.readouterr().out
+    if fmt == "csv":
+        frame = pd.read_csv(io.StringIO(out), comment="#")
+        assert list(frame.neuron_class) == ["unique", "redundant", "synergistic", "mixed",
+                                            "none"]
+        assert frame.mean_share.tolist() == [0.25, 0.0, 0.0, 0.75, 0.0]
+    elif fmt == "latex":
+        assert "& unique & redundant & synergistic & mixed & none \\\\" in out
+        assert "$0.750 \\pm 0.000$" in out and "more than half" in out
+        out.encode("ascii")
+    else:
+        assert out.startswith("| preset | layer | n | unique | redundant | synergistic | "
+                              "mixed | none |")
+        assert "| gates | hidden | 2 | 0.250 ± 0.000 |" in out
+
+
 def test_export_parquet_round_trip(logdir, tmp_path):
     target = tmp_path / "atoms.parquet"
     assert main(["export", str(logdir), "--format", "parquet", "-o", str(target)]) == 0
@@ -79,6 +133,7 @@ def test_export_errors(logdir, tmp_path, capsys):
         (["export", str(logdir), "--format", "parquet"], "parquet is binary"),
         (["export", str(logdir), "--format", "csv", "--checkpoint", "x"], "--checkpoint takes"),
         (["export", str(logdir), "--format", "latex", "--neurons"], "export them as csv"),
+        (["export", str(logdir), "--format", "svg", "--classes"], "writes figures"),
         (
             ["export", str(logdir), "--format", "csv", "-o", str(tmp_path / "no" / "f.csv")],
             "does not exist",

@@ -6,9 +6,11 @@ import streamlit as st
 
 from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
+from inspector.atom_classes import NEURON_CLASSES
+from inspector.charts import class_shares
 from inspector.curves import group_names, layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
-from inspector.export import atom_table
+from inspector.export import atom_table, class_table
 
 
 def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
@@ -59,5 +61,19 @@ def show(logdir: str, route: Route) -> None:
                              title=f"{atom} of layer {layer} (layer mean)",
                              y_title="bits", smoothing=smooth, groups=groups),
                   width="stretch")
+    st.subheader("Neuron classes at each run's last checkpoint")
+    classes = class_table(tree)
+    vega.draw(class_shares(classes, layer), width="stretch")
+    st.dataframe(_wide_classes(classes, layer), width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.3f")
+                                for c in NEURON_CLASSES})
     st.subheader("Atoms at each run's last checkpoint")
     st.dataframe(atom_table(tree), hide_index=True, width="stretch")
+
+
+def _wide_classes(classes, layer: str):
+    """One row per group: the mean share of each class over its runs, and the runs (n)."""
+    rows = classes[classes.layer == layer]
+    wide = rows.pivot(index="group", columns="neuron_class", values="mean_share")
+    wide = wide.reindex(index=list(dict.fromkeys(rows.group)), columns=list(NEURON_CLASSES))
+    return wide.assign(runs=rows.groupby("group").n.max())

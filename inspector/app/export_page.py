@@ -14,7 +14,7 @@ from inspector.charts import (
     class_simplex,
     largest_atom,
 )
-from inspector.export import atom_table, neuron_table, provenance, write_table
+from inspector.export import atom_table, class_table, neuron_table, provenance, write_table
 
 FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
            "heatmap": "neuron x checkpoint heatmap"}
@@ -31,18 +31,20 @@ def show(logdir: str, route: Route) -> None:
     tree = data.collection(logdir, runs)
     st.subheader("Tables")
     st.caption("Mean ± s.d. over the runs of each preset of the layer-mean atoms, in bits, at "
-               "each run's last checkpoint; the per-neuron table lists every neuron's atoms. "
-               "CSV files start with a `#` provenance header.")
+               "each run's last checkpoint; the class table gives the share of each layer's "
+               "neurons per class, the per-neuron table every neuron's atoms. CSV files start "
+               "with a `#` provenance header.")
     table = atom_table(tree)
     meta = provenance(tree, "last")
-    cols = st.columns(4)
-    for col, fmt in zip(cols, ("csv", "latex", "markdown"), strict=False):
-        col.download_button(f"Atom table ({fmt})", write_table(table, meta, fmt, None),
-                            file_name=f"atoms.{SUFFIX[fmt]}", mime=MIME[fmt],
-                            key=f"table-{fmt}")
-    cols[3].download_button("Neuron table (csv)",
-                            write_table(neuron_table(tree), meta, "csv", None),
-                            file_name="neurons.csv", mime=MIME["csv"], key="table-neurons")
+    for name, kind, build in (("Atom", "atoms", lambda: table),
+                              ("Class", "classes", lambda: class_table(tree))):
+        frame = build()
+        for col, fmt in zip(st.columns(4), ("csv", "latex", "markdown"), strict=False):
+            col.download_button(f"{name} table ({fmt})", write_table(frame, meta, fmt, None),
+                                file_name=f"{kind}.{SUFFIX[fmt]}", mime=MIME[fmt],
+                                key=f"table-{kind}-{fmt}")
+    st.download_button("Neuron table (csv)", write_table(neuron_table(tree), meta, "csv", None),
+                       file_name="neurons.csv", mime=MIME["csv"], key="table-neurons")
     st.dataframe(table, hide_index=True, width="stretch")
 
     st.subheader("Figures")

@@ -17,15 +17,20 @@ def register(sub) -> None:
         "export",
         help="atom tables (csv, parquet, markdown, latex) and figures (svg, png, pdf)",
         description="Tables: mean +- s.d. over seeds of each layer's mean atoms per group of "
-        "runs that differ only in their seed (preset, goal, settings), or with --neurons every "
-        "neuron's atoms. Figures: for every analysed run and "
+        "runs that differ only in their seed (preset, goal, settings); with --classes the "
+        "share of each layer's neurons per class (unique, redundant, synergistic, mixed, "
+        "none); with --neurons every neuron's atoms. Figures: for every analysed run and "
         "layer, the atom composition over training, the unique/redundant/synergistic simplex "
-        "and a neuron x checkpoint heatmap, written into --output DIR (default: figures).",
+        "and a neuron x checkpoint heatmap, and per layer the neuron classes of every group "
+        "of runs, written into --output DIR (default: figures).",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="LOGDIR|RUN")
     p.add_argument("--format", required=True, choices=(*TABLE_FORMATS, *FIGURE_FORMATS))
     p.add_argument("--checkpoint", default="last", help="a training step, or last (default)")
-    p.add_argument("--neurons", action="store_true", help="per-neuron table")
+    kind = p.add_mutually_exclusive_group()
+    kind.add_argument("--neurons", action="store_true", help="per-neuron table")
+    kind.add_argument("--classes", action="store_true",
+                      help="share of neurons per class, per group of runs")
     p.add_argument("--atom", default=None, help="heatmap atom (default: the largest)")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="table file (default: stdout) or figure directory")
@@ -34,7 +39,13 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from inspector.collection import load
-    from inspector.export import atom_table, neuron_table, provenance, write_table
+    from inspector.export import (
+        atom_table,
+        class_table,
+        neuron_table,
+        provenance,
+        write_table,
+    )
 
     checkpoint = args.checkpoint
     if checkpoint != "last":
@@ -45,11 +56,15 @@ def run(args) -> int:
                 f"--checkpoint takes a step or 'last', got {checkpoint!r}"
             ) from None
     if args.format in FIGURE_FORMATS:
+        if args.neurons or args.classes:
+            raise InfomorphError(f"--neurons and --classes choose a table; {args.format} "
+                                 "writes figures")
         return _figures(args, checkpoint)
-    tree = load(*args.paths)
-    table = neuron_table(tree, checkpoint) if args.neurons else atom_table(tree, checkpoint)
     if args.neurons and args.format in ("markdown", "latex"):
         raise InfomorphError("--neurons tables are long: export them as csv or parquet")
+    tree = load(*args.paths)
+    build = neuron_table if args.neurons else class_table if args.classes else atom_table
+    table = build(tree, checkpoint)
     result = write_table(table, provenance(tree, checkpoint), args.format, args.output)
     if args.output is None:
         sys.stdout.write(result)
@@ -62,11 +77,13 @@ def _figures(args, checkpoint) -> int:
     from inspector.charts import (
         atom_composition,
         atom_heatmap,
+        class_shares,
         class_simplex,
         largest_atom,
         save_chart,
     )
-    from inspector.collection import analysed_runs
+    from inspector.collection import analysed_runs, load
+    from inspector.export import class_table
     from storage import open_analysis
 
     runs = analysed_runs(args.paths)
@@ -89,5 +106,10 @@ def _figures(args, checkpoint) -> int:
             for name, chart in charts.items():
                 save_chart(chart, out / f"{run_dir.name}-{layer}-{name}.{args.format}")
                 written += 1
+    # Across runs: each layer's neuron classes per group of runs (seeds averaged).
+    classes = class_table(load(*args.paths), checkpoint)
+    for layer in dict.fromkeys(classes.layer):
+        save_chart(class_shares(classes, layer), out / f"classes-{layer}.{args.format}")
+        written += 1
     print(f"wrote {written} figures to {out}", file=sys.stderr)
     return 0
