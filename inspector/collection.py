@@ -4,7 +4,8 @@ Each layer group concatenates the runs along ``run`` (outer join: runs without t
 other hidden sizes or checkpoint schedules hold NaN where they have no value). Run metadata
 (preset, dataset, seed, hidden_size; goal per layer, and on the root the first layer's goal;
 ``settings``, the run's training configuration as JSON without the keys that do not make
-it another experiment, ``NOT_SETTINGS``) are coordinates on ``run``, so
+it another experiment, ``NOT_SETTINGS``; ``analysis``, each layer's binning, bins, range,
+probe samples and target as JSON) are coordinates on ``run``, so
 ``tree["hidden"].ds.groupby("preset")`` or ``.groupby("seed")`` work directly, and
 ``inspector.curves.group_names`` tells replicates (runs that differ in their seed only)
 from different experiments.
@@ -40,6 +41,21 @@ def _settings(run: Path) -> str:
         return "{}"
     return json.dumps({k: v for k, v in config.items() if k not in NOT_SETTINGS},
                       sort_keys=True, default=str)
+
+
+ESTIMATOR_ATTRS = ("binning", "bins", "value_range", "n_samples", "target")
+"""A layer's analysis attributes that change its estimates: runs analysed with other values
+are not replicates (``inspector.curves.group_names``)."""
+
+
+def _plain(value):
+    return value.tolist() if hasattr(value, "tolist") else value
+
+
+def _analysis(tree: xr.DataTree) -> str:
+    """How each layer of a run was analysed, as sorted JSON {layer: {attr: value}}."""
+    return json.dumps({layer: {k: _plain(node.attrs.get(k)) for k in ESTIMATOR_ATTRS}
+                       for layer, node in tree.children.items()}, sort_keys=True)
 
 
 def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
@@ -82,6 +98,7 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
     }
     paths = dict(zip(trees, runs, strict=True))
     meta["settings"] = ("run", [_settings(paths[n]) for n in names])
+    meta["analysis"] = ("run", [_analysis(trees[n]) for n in names])
     groups: dict[str, xr.Dataset] = {}
     root = xr.concat(
         [trees[n].ds for n in names],

@@ -121,12 +121,15 @@ def group_names(ds: xr.Dataset) -> list[str]:
     """One label per run of a ``load``-ed collection; runs with the same label differ only in
     their seed. The preset, plus the goal (as a weighted sum of atoms) where runs of one preset
     have different goals, plus the settings in which runs of one preset differ, e.g.
-    ``memory-hebbian (load=0.1)``."""
+    ``memory-hebbian (load=0.1)``, plus how a layer was analysed where that differs, e.g.
+    ``trivariate-optimized [hidden: quantile, 10 bins, 359 samples]``."""
     presets = [str(p) for p in ds.preset.values]
     n = len(presets)
     goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * n
     settings = ([json.loads(str(s) or "{}") for s in ds.settings.values]
                 if "settings" in ds.coords else [{}] * n)
+    analyses = ([json.loads(str(a) or "{}") for a in ds.analysis.values]
+                if "analysis" in ds.coords else [{}] * n)
     names = []
     for i, p in enumerate(presets):
         same = [j for j in range(n) if presets[j] == p]
@@ -137,8 +140,34 @@ def group_names(ds: xr.Dataset) -> list[str]:
         if differ:
             name += " (" + ", ".join(f"{k}={_setting_text(settings[i][k])}"
                                      for k in differ) + ")"
+        # Runs analysed with other binnings or probe sizes are not replicates either.
+        described = []
+        for layer in sorted(set.intersection(*(set(analyses[j]) for j in same))):
+            attrs = [analyses[j][layer] for j in same]
+            differ = [a for a in attrs[0] if len({json.dumps(x.get(a)) for x in attrs}) > 1]
+            if differ:
+                described.append(f"{layer}: {estimator_text(analyses[i][layer], differ)}")
+        if described:
+            name += " [" + "; ".join(described) + "]"
         names.append(name)
     return names
+
+
+def estimator_text(attrs: dict, shown: Sequence[str] | None = None) -> str:
+    """A layer's analysis attributes in words, e.g. "quantile, 10 bins, 359 samples";
+    ``shown``: only these attributes (those in which runs differ)."""
+    shown = set(attrs if shown is None else shown)
+    parts = []
+    if shown & {"binning", "bins"}:
+        parts.append(f"{attrs.get('binning')}, {attrs.get('bins')} bins")
+    if "value_range" in shown and attrs.get("value_range"):
+        lo, hi = attrs["value_range"]
+        parts.append(f"range [{lo:g}, {hi:g}]")
+    if "n_samples" in shown:
+        parts.append(f"{attrs.get('n_samples')} samples")
+    if "target" in shown:
+        parts.append(f"{attrs.get('target')} target")
+    return ", ".join(parts)
 
 
 def _setting_text(value) -> str:

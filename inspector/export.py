@@ -143,11 +143,18 @@ def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFr
 
 
 def provenance(tree: xr.DataTree, checkpoint) -> dict:
+    """Where a table comes from. ``layers``: each layer's binning, bins, probe samples and
+    target; a list of the values where the runs were analysed differently."""
     root = tree.ds
-    layers = {
-        name: {k: node.attrs.get(k) for k in ("binning", "bins", "n_samples", "target")}
-        for name, node in tree.children.items()
-    }
+    analyses = ([json.loads(str(a) or "{}") for a in root.analysis.values]
+                if "analysis" in root.coords else [])
+    layers = {}
+    for name, node in tree.children.items():
+        layers[name] = {}
+        for k in ("binning", "bins", "n_samples", "target"):
+            values = list(dict.fromkeys(a[name][k] for a in analyses if name in a))
+            layers[name][k] = (node.attrs.get(k) if not values
+                               else values[0] if len(values) == 1 else values)
     return {
         "generator": f"infomorph {__version__}",
         "date": date.today().isoformat(),

@@ -185,6 +185,24 @@ def test_runs_with_other_lattices_keep_the_lattice_order(tmp_path, capsys):
     assert header.startswith("| preset | layer | n | " + " | ".join(three) + " |")
 
 
+def test_runs_analysed_with_other_binnings_are_not_pooled(logdir, capsys):
+    """Atoms estimated with other bins are other numbers: such runs form their own groups,
+    named by what differs, and the provenance lists both binnings."""
+    from inspector.analysis import AnalysisSettings
+
+    analyze_run(logdir / "s1", AnalysisSettings(binning="quantile", bins=4), force=True)
+    tree = load(logdir)
+    table = atom_table(tree)
+    assert sorted(set(table.group)) == ["gates [hidden: fixed, 20 bins]",
+                                        "gates [hidden: quantile, 4 bins]"]
+    assert (table.n == 1).all()
+    assert set(class_table(tree).group) == set(table.group)
+    assert main(["export", str(logdir), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()
+    layers = next(line for line in header if line.startswith("# layers: "))
+    assert '"binning": ["fixed", "quantile"], "bins": [20, 4]' in layers
+
+
 def test_runs_of_one_preset_with_other_goals_form_their_own_groups(tmp_path):
     from inspector.curves import layer_means, metric_frame
 
