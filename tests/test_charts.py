@@ -149,7 +149,7 @@ def test_figure_export_cli(tmp_path, capsys):
     assert main(["export", str(tmp_path / "logs"), "--format", "svg", "-o", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
     assert names == ["classes-hidden.svg", "g-hidden-composition.svg", "g-hidden-heatmap.svg",
-                     "g-hidden-simplex.svg"]
+                     "g-hidden-simplex.svg"]  # no test_accuracy.svg: gate runs record none
     (tmp_path / "file").write_text("x")
     assert main(["export", str(tmp_path / "logs"), "--format", "png", "-o",
                  str(tmp_path / "file")]) == 2
@@ -265,3 +265,11 @@ def test_class_shares_stack_each_groups_classes_in_class_order(tmp_path):
     assert spec["encoding"]["y"]["sort"] == ["a", "b"]
     with pytest.raises(InfomorphError, match="no runs with a layer 'readout'"):
         class_shares(table, "readout")
+
+
+def test_figure_export_draws_test_accuracy_across_runs(trained_logdir, tmp_path):
+    out = tmp_path / "figs"
+    assert main(["export", str(trained_logdir), "--format", "svg", "-o", str(out)]) == 0
+    svg = (out / "test_accuracy.svg").read_text()
+    assert "mean ± s.d. over runs of each group" in svg and "trivariate" in svg
+    assert not (out / "recall_cosine.svg").exists()  # no memory run here

@@ -8,6 +8,8 @@ from pathlib import Path
 from inspector.errors import InfomorphError
 
 FIGURE_FORMATS = ("svg", "png", "pdf")
+COMPARED_METRICS = ("test_accuracy", "recall_cosine")
+"""Task metrics drawn across runs by a figure export, where the runs record them."""
 
 
 def register(sub) -> None:
@@ -21,8 +23,9 @@ def register(sub) -> None:
         "share of each layer's neurons per class (unique, redundant, synergistic, mixed, "
         "none); with --neurons every neuron's atoms. Figures: for every analysed run and "
         "layer, the atom composition over training, the unique/redundant/synergistic simplex "
-        "and a neuron x checkpoint heatmap, and per layer the neuron classes of every group "
-        "of runs, written into --output DIR (default: figures).",
+        "and a neuron x checkpoint heatmap; across runs, per layer the neuron classes of every "
+        "group of runs, and test accuracy (or recall) over training per group; written into "
+        "--output DIR (default: figures).",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="LOGDIR|RUN")
     p.add_argument("--format", required=True, choices=(*TABLE_FORMATS, *FIGURE_FORMATS))
@@ -83,6 +86,7 @@ def _figures(args, checkpoint) -> int:
         save_chart,
     )
     from inspector.collection import analysed_runs, load
+    from inspector.curves import metric_frame, seed_bands
     from inspector.export import class_table
     from storage import open_analysis
 
@@ -106,10 +110,17 @@ def _figures(args, checkpoint) -> int:
             for name, chart in charts.items():
                 save_chart(chart, out / f"{run_dir.name}-{layer}-{name}.{args.format}")
                 written += 1
-    # Across runs: each layer's neuron classes per group of runs (seeds averaged).
-    classes = class_table(load(*args.paths), checkpoint)
+    # Across runs: each layer's neuron classes per group of runs (seeds averaged), and the
+    # task metrics over training as mean +- s.d. bands per group.
+    collection = load(*args.paths)
+    classes = class_table(collection, checkpoint)
     for layer in dict.fromkeys(classes.layer):
         save_chart(class_shares(classes, layer), out / f"classes-{layer}.{args.format}")
+        written += 1
+    root = collection.ds
+    for metric in (m for m in COMPARED_METRICS if m in root and root[m].notnull().any()):
+        save_chart(seed_bands(metric_frame(root, metric), "value", title=metric,
+                              y_title=metric), out / f"{metric}.{args.format}")
         written += 1
     print(f"wrote {written} figures to {out}", file=sys.stderr)
     return 0
