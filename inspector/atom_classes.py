@@ -64,3 +64,12 @@ def classify(pid: xr.DataArray, n_sources: int, min_bits: float = 1e-3) -> xr.Da
             "neuron_class": (best.dims, label),
         }
     )
+
+
+def neuron_class_shares(neuron_class: np.ndarray, present: np.ndarray) -> dict[str, np.ndarray]:
+    """Share of the neurons in each of ``NEURON_CLASSES`` along the last axis (neurons):
+    ``neuron_class`` (..., neuron) labels, ``present`` (..., neuron) bool, the neurons that
+    exist (collections pad runs of other sizes with NaN). NaN where no neuron is present."""
+    counts = present.sum(axis=-1)
+    return {c: np.where(counts > 0, ((neuron_class == c) & present).sum(axis=-1)
+                        / np.maximum(counts, 1), np.nan) for c in NEURON_CLASSES}

@@ -18,7 +18,12 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from inspector.atom_classes import ATOM_CLASSES, atom_classes
+from inspector.atom_classes import (
+    ATOM_CLASSES,
+    NEURON_CLASSES,
+    atom_classes,
+    neuron_class_shares,
+)
 from inspector.errors import InfomorphError
 from inspector.raster import block_mean, image_chart
 
@@ -213,6 +218,32 @@ def class_simplex(ds: xr.Dataset, checkpoint: int | None = None,
                "positive atom mass",
                "subtitle": _subtitle(ds) + "; negative mass in the tooltip"},
         width=420, height=380)
+
+
+def class_timeline(ds: xr.Dataset) -> alt.Chart:
+    """Share of a layer's neurons in each class at every checkpoint, stacked: how the layer's
+    division of labour forms over training (classes as ``inspector.atom_classes``)."""
+    shares = neuron_class_shares(ds.neuron_class.transpose("checkpoint", "neuron").values,
+                          ds.entropy.notnull().transpose("checkpoint", "neuron").values)
+    steps = ds.checkpoint.values
+    frame = pd.DataFrame({
+        "checkpoint": np.tile(steps, len(NEURON_CLASSES)),
+        "neuron_class": np.repeat(NEURON_CLASSES, len(steps)),
+        "share": np.concatenate([shares[c] for c in NEURON_CLASSES]),
+        "order": np.repeat(np.arange(len(NEURON_CLASSES)), len(steps)),
+    })
+    return alt.Chart(frame).mark_area().encode(
+        x=alt.X("checkpoint:Q", title="training step"),
+        y=alt.Y("share:Q", title="share of the layer's neurons", stack="zero",
+                scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+        color=alt.Color("neuron_class:N", scale=class_scale(), title="neuron class",
+                        sort=list(CLASS_COLORS)),
+        order=alt.Order("order:Q"),
+        tooltip=[alt.Tooltip("checkpoint:Q"), alt.Tooltip("neuron_class:N"),
+                 alt.Tooltip("share:Q", format=".3f")],
+    ).properties(title={"text": f"Neuron classes of layer {ds.attrs.get('layer', '')} over "
+                                "training",
+                        "subtitle": _subtitle(ds)}, width=520, height=240)
 
 
 def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:

@@ -89,18 +89,16 @@ def class_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFra
     steps. A run's share of a class is the fraction of its layer's neurons in that class
     (``inspector.atom_classes``) at the checkpoint; mean +- s.d. over the runs of a group
     (runs that differ only in their seed), every class listed, 0 where no neuron has it."""
-    from inspector.atom_classes import NEURON_CLASSES
+    from inspector.atom_classes import NEURON_CLASSES, neuron_class_shares
     from inspector.curves import group_names
 
     rows = []
     for layer, node in tree.children.items():
         ds = _at_checkpoint(node.ds, checkpoint)
-        labels = ds.neuron_class.transpose("run", "neuron").values
         # neurons of a run: those analysed (runs of other sizes are padded with NaN)
         real = ds.entropy.notnull().transpose("run", "neuron").values
         counts = real.sum(axis=1)
-        shares = {c: np.where(counts > 0, ((labels == c) & real).sum(axis=1)
-                              / np.maximum(counts, 1), np.nan) for c in NEURON_CLASSES}
+        shares = neuron_class_shares(ds.neuron_class.transpose("run", "neuron").values, real)
         keys = list(zip(group_names(ds), ds.preset.values, ds.goal.values, strict=True))
         for key in dict.fromkeys(keys):
             runs = [i for i, k in enumerate(keys) if k == key and counts[i] > 0]

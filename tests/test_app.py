@@ -207,6 +207,11 @@ def test_layer_page(trained_logdir, monkeypatch):
     # composition, simplex, goal attainment, accuracy
     assert len(specs) == 4 and not at.table
     assert any("goal / H(Y)" in s for s in specs) and any('"Accuracy"' in s for s in specs)
+    at.session_state["layer-tab"] = "Classes over training"
+    at.run()
+    no_traceback(at)
+    specs = [c.proto.spec for c in charts(at)]
+    assert len(specs) == 3 and "Neuron classes of layer hidden over training" in specs[2]
 
 
 def test_defaults_settle_into_the_link(trained_logdir, monkeypatch):

@@ -148,8 +148,9 @@ def test_figure_export_cli(tmp_path, capsys):
     out = tmp_path / "figs"
     assert main(["export", str(tmp_path / "logs"), "--format", "svg", "-o", str(out)]) == 0
     names = sorted(p.name for p in out.iterdir())
-    assert names == ["classes-hidden.svg", "g-hidden-composition.svg", "g-hidden-heatmap.svg",
-                     "g-hidden-simplex.svg"]  # no test_accuracy.svg: gate runs record none
+    assert names == ["classes-hidden.svg", "g-hidden-classes.svg", "g-hidden-composition.svg",
+                     "g-hidden-heatmap.svg", "g-hidden-simplex.svg"]  # no test_accuracy.svg:
+    # gate runs record none
     (tmp_path / "file").write_text("x")
     assert main(["export", str(tmp_path / "logs"), "--format", "png", "-o",
                  str(tmp_path / "file")]) == 2
@@ -273,3 +274,17 @@ def test_figure_export_draws_test_accuracy_across_runs(trained_logdir, tmp_path)
     svg = (out / "test_accuracy.svg").read_text()
     assert "mean ± s.d. over runs of each group" in svg and "trivariate" in svg
     assert not (out / "recall_cosine.svg").exists()  # no memory run here
+
+
+def test_class_timeline_shares_per_checkpoint(layer):
+    from inspector.charts import class_timeline
+
+    spec = class_timeline(layer).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    steps = [int(c) for c in layer.checkpoint.values]
+    assert len(rows) == len(steps) * 5  # every class at every checkpoint
+    for step in steps:  # the gate neurons: XOR unique, AND / UNQ / COPY mixed
+        shares = {r["neuron_class"]: r["share"] for r in rows if r["checkpoint"] == step}
+        assert shares == {"unique": 0.25, "redundant": 0.0, "synergistic": 0.0,
+                          "mixed": 0.75, "none": 0.0}
+    assert spec["encoding"]["color"]["scale"]["range"] == list(CLASS_COLORS.values())

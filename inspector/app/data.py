@@ -61,6 +61,7 @@ def _layer_charts() -> dict:
 
     return {"composition": charts.atom_composition, "simplex": charts.class_simplex,
             "heatmap": charts.atom_heatmap, "goal": curves.goal_attainment_curve,
+            "classes": charts.class_timeline,
             "neuron_atoms": neuron_charts.neuron_atoms,
             "goal_terms": neuron_charts.goal_terms_chart}
 
@@ -76,7 +77,7 @@ def _chart(kind: str, path: str, stamp: tuple, layer: str, args: tuple) -> dict:
 def chart(kind: str, logdir: str, run: str, layer: str, *args) -> dict:
     """A chart builder's chart of one analysed layer as a finished Vega-Lite spec
     (``inspector.app.vega``; read-only), built once per analysis file version and arguments
-    (``kind``: composition, simplex, heatmap, goal, neuron_atoms, goal_terms)."""
+    (``kind``: composition, simplex, heatmap, goal, classes, neuron_atoms, goal_terms)."""
     path = resolve(logdir, run)
     return _chart(kind, str(path), file_stamp(path / ANALYSIS_FILE), layer, args)
 

@@ -12,12 +12,13 @@ from inspector.charts import (
     atom_heatmap,
     chart_bytes,
     class_simplex,
+    class_timeline,
     largest_atom,
 )
 from inspector.export import atom_table, class_table, neuron_table, provenance, write_table
 
 FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
-           "heatmap": "neuron x checkpoint heatmap"}
+           "heatmap": "neuron x checkpoint heatmap", "classes": "neuron classes over training"}
 MIME = {"csv": "text/csv", "markdown": "text/markdown", "latex": "application/x-tex",
         "svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 SUFFIX = {"csv": "csv", "markdown": "md", "latex": "tex"}
@@ -58,7 +59,8 @@ def show(logdir: str, route: Route) -> None:
     ds = analysis[layer].ds
     chart = {"composition": lambda: atom_composition(ds),
              "simplex": lambda: class_simplex(ds),
-             "heatmap": lambda: atom_heatmap(ds, largest_atom(ds))}[kind]()
+             "heatmap": lambda: atom_heatmap(ds, largest_atom(ds)),
+             "classes": lambda: class_timeline(ds)}[kind]()
     # Rendering runs vl-convert; only on request, not on every rerun of the page.
     if cols[3].button("Render figure", key="fig-render"):
         st.session_state["figure"] = (run, layer, kind, fmt, chart_bytes(chart, fmt))

@@ -15,7 +15,7 @@ from inspector.charts import (
 )
 from inspector.curves import goal_text, metric_curves
 
-TABS = ("Neurons x checkpoints", "Goal and accuracy")
+TABS = ("Neurons x checkpoints", "Goal and accuracy", "Classes over training")
 COMPOSITION_CHECKPOINTS = 50
 """Checkpoints the composition chart draws at most: drawing 100 checkpoints x 18 atoms took
 a browser 0.2-0.6 s more than 50 (docs/benchmarks.md)."""
@@ -92,7 +92,7 @@ def show(logdir: str, route: Route) -> None:
                    "atom mass; mixed-order atoms set the point size, negative mass is in the "
                    "tooltip.")
 
-    heatmap, training = st.tabs(TABS, key="layer-tab", on_change="rerun")
+    heatmap, training, classes = st.tabs(TABS, key="layer-tab", on_change="rerun")
     # Only the open tab is drawn: each Vega chart costs a browser 0.2-0.5 s of CPU.
     if heatmap.open:
         with heatmap:
@@ -100,6 +100,11 @@ def show(logdir: str, route: Route) -> None:
     if training.open:
         with training:
             _training_tab(logdir, view, chart, smooth)
+    if classes.open:
+        with classes:
+            vega.draw(chart("classes"), width="stretch")
+            st.caption("A neuron's class: the atom class holding more than half of its "
+                       "positive atom mass; mixed when none does, none under 1 mbit.")
 
 
 def _heatmap_tab(view: context.LayerView, chart) -> None:

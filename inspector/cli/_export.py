@@ -22,10 +22,10 @@ def register(sub) -> None:
         "runs that differ only in their seed (preset, goal, settings); with --classes the "
         "share of each layer's neurons per class (unique, redundant, synergistic, mixed, "
         "none); with --neurons every neuron's atoms. Figures: for every analysed run and "
-        "layer, the atom composition over training, the unique/redundant/synergistic simplex "
-        "and a neuron x checkpoint heatmap; across runs, per layer the neuron classes of every "
-        "group of runs, and test accuracy (or recall) over training per group; written into "
-        "--output DIR (default: figures).",
+        "layer, the atom composition over training, the unique/redundant/synergistic simplex, "
+        "a neuron x checkpoint heatmap and the neuron classes over training; across runs, "
+        "per layer the neuron classes of every group of runs, and test accuracy (or recall) "
+        "over training per group; written into --output DIR (default: figures).",
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="LOGDIR|RUN")
     p.add_argument("--format", required=True, choices=(*TABLE_FORMATS, *FIGURE_FORMATS))
@@ -82,6 +82,7 @@ def _figures(args, checkpoint) -> int:
         atom_heatmap,
         class_shares,
         class_simplex,
+        class_timeline,
         largest_atom,
         save_chart,
     )
@@ -106,7 +107,7 @@ def _figures(args, checkpoint) -> int:
             step = None if checkpoint == "last" else checkpoint
             atom = args.atom or largest_atom(ds)
             charts = {"composition": atom_composition(ds), "simplex": class_simplex(ds, step),
-                      "heatmap": atom_heatmap(ds, atom)}
+                      "heatmap": atom_heatmap(ds, atom), "classes": class_timeline(ds)}
             for name, chart in charts.items():
                 save_chart(chart, out / f"{run_dir.name}-{layer}-{name}.{args.format}")
                 written += 1
