@@ -243,7 +243,7 @@ def class_timeline(ds: xr.Dataset) -> alt.Chart:
                  alt.Tooltip("share:Q", format=".3f")],
     ).properties(title={"text": f"Neuron classes of layer {ds.attrs.get('layer', '')} over "
                                 "training",
-                        "subtitle": _subtitle(ds)}, width=520, height=240)
+                        "subtitle": _subtitle(ds)}, width=520, height=320)
 
 
 def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:

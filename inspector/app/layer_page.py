@@ -102,9 +102,12 @@ def show(logdir: str, route: Route) -> None:
             _training_tab(logdir, view, chart, smooth)
     if classes.open:
         with classes:
-            vega.draw(chart("classes"), width="stretch")
-            st.caption("A neuron's class: the atom class holding more than half of its "
-                       "positive atom mass; mixed when none does, none under 1 mbit.")
+            left, right = st.columns(2)  # full width would flatten the chart to ~70 px
+            vega.draw(chart("classes"), left, width="stretch")
+            right.caption("A neuron's class: the atom class holding more than half of its "
+                          "positive atom mass; mixed when none does, none under 1 mbit. "
+                          "The neurons of each class at one checkpoint: the simplex above, "
+                          "or the table of the first tab.")
 
 
 def _heatmap_tab(view: context.LayerView, chart) -> None:
