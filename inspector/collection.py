@@ -13,6 +13,8 @@ from different experiments.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import os
 from collections.abc import Iterable
@@ -73,12 +75,31 @@ that order (``merged_order``)."""
 
 
 def merged_order(orders: Iterable[Iterable]) -> list:
-    """One order of the labels of several runs: the longest run's order, then the labels it
-    lacks in the order of the runs that have them. A smaller lattice's atoms keep their
-    relative order inside a larger one's (e.g. {F}{C}, {F}, {C} in the 18 trivariate atoms),
-    so each run's own labels stay in its own order."""
+    """One order of the labels of several runs that keeps each run's own order: a stable
+    topological sort of the runs' orders, ties broken by first appearance, the longest run
+    first. Lattices over subsets of the same sources agree on the labels they share (e.g.
+    {F}{L}, {F}, {L}, {FL} of F, L sit in that order among the 18 of F, C, L), so the sort
+    exists; a conflict (none known) appends the rest in first-appearance order."""
     lists = sorted((list(o) for o in orders), key=len, reverse=True)
-    return list(dict.fromkeys(label for labels in lists for label in labels))
+    rank = {label: i for i, label in enumerate(dict.fromkeys(x for xs in lists for x in xs))}
+    after: dict = {label: set() for label in rank}
+    waiting = dict.fromkeys(rank, 0)
+    for labels in lists:
+        for a, b in itertools.pairwise(labels):
+            if b not in after[a]:
+                after[a].add(b)
+                waiting[b] += 1
+    ready = [(rank[x], x) for x in rank if not waiting[x]]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        _, label = heapq.heappop(ready)
+        out.append(label)
+        for b in after[label]:
+            waiting[b] -= 1
+            if not waiting[b]:
+                heapq.heappush(ready, (rank[b], b))
+    return out + [x for x in rank if x not in set(out)]
 
 
 def load(*paths: str | os.PathLike) -> xr.DataTree:

@@ -248,3 +248,25 @@ def test_goal_equals_weighted_atoms(case, seed, residual):
     (grad_ref,) = torch.autograd.grad(reference.sum(), target)
     np.testing.assert_allclose(goal.detach().numpy(), reference.detach().numpy(), atol=TOL)
     np.testing.assert_allclose(grad_goal.numpy(), grad_ref.numpy(), atol=1e-8)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.sets(st.sampled_from("FCL"), min_size=1), min_size=1, max_size=4),
+       st.randoms(use_true_random=False))
+def test_merged_order_keeps_every_lattice_in_its_own_order(source_sets, rnd):
+    """Runs whose layers have any of the sources F, C, L (bivariate-context's F, C beside
+    bivariate-lateral's F, L, trivariate F, C, L) in one collection: every label once, and
+    each run's labels in its own lattice's order."""
+    from inspector.collection import merged_order
+    from inspector.pid import lattice
+
+    runs = []
+    for sources in source_sets:
+        names = [x for x in "FCL" if x in sources]
+        runs.append(lattice(len(names)).labels(names))
+    rnd.shuffle(runs)
+    merged = merged_order(runs)
+    assert len(merged) == len(set(merged)) == len({a for r in runs for a in r})
+    for labels in runs:
+        positions = [merged.index(a) for a in labels]
+        assert positions == sorted(positions)
