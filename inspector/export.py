@@ -50,14 +50,24 @@ def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
     return xr.concat(parts, dim="run", coords="minimal", compat="override")
 
 
+SIGNIFICANCE = 0.05
+"""p value under which an atom counts as beating the shuffle null in ``atom_table``."""
+
+
 def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
-    """Tidy table: group, preset, goal, layer, atom, mean_bits, sd_bits, n (runs), steps."""
+    """Tidy table: group, preset, goal, layer, atom, mean_bits, sd_bits, n (runs), steps,
+    and ``significant_share``: the share of the neurons (over the group's runs analysed with
+    shuffles) whose atom has a shuffle-null p value below ``SIGNIFICANCE``, NaN without
+    shuffles."""
     from inspector.curves import group_names
 
     rows = []
     for layer, node in tree.children.items():
         ds = _at_checkpoint(node.ds, checkpoint)
         layer_mean = ds.pid.mean("neuron", skipna=True)  # (run, atom)
+        # share of the neurons whose atom beats the shuffle null (runs analysed with shuffles)
+        significant = ((ds.p_value < SIGNIFICANCE).where(ds.p_value.notnull())
+                       .mean("neuron", skipna=True) if "p_value" in ds else None)
         names = group_names(ds)
         keys = list(zip(names, ds.preset.values, ds.goal.values, strict=True))
         for key in dict.fromkeys(keys):
@@ -65,9 +75,13 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
             values = layer_mean.isel(run=runs)
             for atom in values.atom.values:
                 v = values.sel(atom=atom).values.astype(float)
-                v = v[np.isfinite(v)]
+                finite = np.isfinite(v)
+                v = v[finite]
                 if not len(v):
                     continue
+                sig = (np.array([]) if significant is None else
+                       significant.isel(run=runs).sel(atom=atom).values[finite].astype(float))
+                sig = sig[np.isfinite(sig)]
                 rows.append(
                     {
                         "group": key[0],
@@ -79,6 +93,7 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                         "sd_bits": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
                         "n": len(v),
                         "steps": ",".join(str(int(s)) for s in ds.step.values[runs]),
+                        "significant_share": float(sig.mean()) if len(sig) else float("nan"),
                     }
                 )
     return pd.DataFrame(rows)

@@ -43,6 +43,37 @@ def test_atom_table_means_over_runs(logdir):
     assert row.steps == "1,1"
 
 
+def test_atom_table_share_of_neurons_beating_the_shuffle_null(logdir, tmp_path):
+    from inspector.analysis import AnalysisSettings
+
+    assert atom_table(load(logdir)).significant_share.isna().all()  # analysed without shuffles
+    run = gate_run(tmp_path / "sig" / "g")
+    analyze_run(run, AnalysisSettings(shuffles=20))  # smallest p: 1 / 21 < 0.05
+    table = atom_table(load(tmp_path / "sig")).set_index("atom")
+    p = open_analysis(run)["hidden"].ds.p_value.isel(checkpoint=-1)  # (neuron, atom)
+    expected = (p < 0.05).mean("neuron")
+    for atom in p.atom.values:
+        share = float(expected.sel(atom=atom))
+        assert table.loc[str(atom)].significant_share == pytest.approx(share)
+    assert (table.significant_share == 1.0).all()  # deterministic gates: far from the null
+
+    # shares over the neurons a run has (padding NaN), then over the group's runs
+    import xarray as xr
+
+    pid = np.ones((2, 1, 4, 1))
+    pvals = np.array([[0.01, 0.2, 0.03, np.nan], [0.5, 0.5, 0.01, 0.01]])[:, None, :, None]
+    ds = xr.Dataset(
+        {"pid": (("run", "checkpoint", "neuron", "atom"), pid),
+         "p_value": (("run", "checkpoint", "neuron", "atom"), pvals),
+         "entropy": (("run", "checkpoint", "neuron"), np.where(np.isnan(pvals[..., 0]),
+                                                               np.nan, 1.0))},
+        coords={"run": ["s0", "s1"], "checkpoint": [3], "atom": ["{F}"],
+                "preset": ("run", ["p", "p"]), "goal": ("run", ["{}"] * 2),
+                "settings": ("run", ["{}"] * 2)})
+    row = atom_table(xr.DataTree.from_dict({"/": xr.Dataset(), "hidden": ds})).iloc[0]
+    assert row.significant_share == pytest.approx((2 / 3 + 2 / 4) / 2)
+
+
 def test_class_table_shares_of_neurons_per_group(logdir):
     # I^sx: XOR's unique atoms (0.585 bits each) outweigh its synergy (0.415) and its
     # redundancy is negative, so the XOR neuron is "unique"; AND, UNQ and COPY are "mixed".
