@@ -55,9 +55,15 @@ def _plain(value):
 
 
 def _analysis(tree: xr.DataTree) -> str:
-    """How each layer of a run was analysed, as sorted JSON {layer: {attr: value}}."""
-    return json.dumps({layer: {k: _plain(node.attrs.get(k)) for k in ESTIMATOR_ATTRS}
-                       for layer, node in tree.children.items()}, sort_keys=True)
+    """How each layer of a run was analysed, as sorted JSON {layer: {attr: value}} (the
+    value range only for fixed bins: the other binnings do not use it)."""
+    layers = {}
+    for layer, node in tree.children.items():
+        attrs = {k: _plain(node.attrs.get(k)) for k in ESTIMATOR_ATTRS}
+        if attrs["binning"] != "fixed":
+            attrs["value_range"] = None
+        layers[layer] = attrs
+    return json.dumps(layers, sort_keys=True)
 
 
 def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:

@@ -122,7 +122,7 @@ def group_names(ds: xr.Dataset) -> list[str]:
     their seed. The preset, plus the goal (as a weighted sum of atoms) where runs of one preset
     have different goals, plus the settings in which runs of one preset differ, e.g.
     ``memory-hebbian (load=0.1)``, plus how a layer was analysed where that differs, e.g.
-    ``trivariate-optimized [hidden: quantile, 10 bins, 359 samples]``."""
+    ``trivariate-optimized [hidden: quantile, 10 bins]`` (only what differs)."""
     presets = [str(p) for p in ds.preset.values]
     n = len(presets)
     goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * n
@@ -145,6 +145,11 @@ def group_names(ds: xr.Dataset) -> list[str]:
         for layer in sorted(set.intersection(*(set(analyses[j]) for j in same))):
             attrs = [analyses[j][layer] for j in same]
             differ = [a for a in attrs[0] if len({json.dumps(x.get(a)) for x in attrs}) > 1]
+            # a range tells runs with fixed bins apart, not fixed bins from other binnings
+            ranges = {json.dumps(x.get("value_range")) for x in attrs
+                      if x.get("binning") == "fixed"}
+            if len(ranges) < 2:
+                differ = [a for a in differ if a != "value_range"]
             if differ:
                 described.append(f"{layer}: {estimator_text(analyses[i][layer], differ)}")
         if described:

@@ -274,3 +274,29 @@ def test_runs_of_one_preset_with_other_settings_form_their_own_groups(tmp_path, 
     assert [r.split(" | ")[0] for r in rows] == ["| gates (lr_hidden=0.1)",
                                                   "| gates (lr_hidden=0.5)"]
     assert [r.split(" | ")[2] for r in rows] == ["2", "1"]
+
+
+def test_group_names_say_only_how_the_analyses_differ():
+    import json
+
+    import xarray as xr
+
+    from inspector.curves import group_names
+
+    def analysis(binning, bins, value_range=None, n=256):
+        return json.dumps({"hidden": {"binning": binning, "bins": bins, "n_samples": n,
+                                      "target": "soft", "value_range": value_range}})
+
+    runs = [analysis("fixed", 20, [-20, 20]), analysis("fixed", 20, [-10, 10]),
+            analysis("quantile", 10), analysis("quantile", 10), analysis("quantile", 10, n=512)]
+    ds = xr.Dataset(coords={"run": list("abcde"), "preset": ("run", ["p"] * 5),
+                            "analysis": ("run", runs)})
+    assert group_names(ds) == [
+        "p [hidden: fixed, 20 bins, range [-20, 20], 256 samples]",
+        "p [hidden: fixed, 20 bins, range [-10, 10], 256 samples]",
+        "p [hidden: quantile, 10 bins, 256 samples]",
+        "p [hidden: quantile, 10 bins, 256 samples]",
+        "p [hidden: quantile, 10 bins, 512 samples]",
+    ]
+    same = ds.isel(run=[2, 3])  # one analysis: no label
+    assert group_names(same) == ["p", "p"]
