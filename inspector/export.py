@@ -203,7 +203,7 @@ def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
         columns = list(dict.fromkeys(table.neuron_class))  # NEURON_CLASSES' order
     else:
         key, mean, sd = "atom", "mean_bits", "sd_bits"
-        # the lattice order of the layer with the most atoms, then the others'
+        # every run's atoms in their lattice order (collection.merged_order)
         columns = merged_order(group.atom for _, group in table.groupby(["group", "layer"],
                                                                          sort=False))
     header = ["preset", "layer", "n", *columns]  # the preset column holds the group's label
