@@ -235,7 +235,7 @@ def to_markdown(table: pd.DataFrame, meta: dict) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in body]
     lines.append("")
-    lines.append(_what(table, meta) + ".")
+    lines.append(_what(table, meta) + "." + _other_steps(table))
     return "\n".join(lines) + "\n"
 
 
@@ -269,17 +269,40 @@ def to_latex(table: pd.DataFrame, meta: dict) -> str:
         "\\midrule",
     ]
     for row in body:
-        escaped = [c.replace("_", "\\_") for c in row[:3]]
-        lines.append(" & ".join([*escaped, *row[3:]]) + " \\\\")
+        lines.append(" & ".join([*map(_latex_text, row[:3]), *row[3:]]) + " \\\\")
     lines += [
         "\\bottomrule",
         "\\end{tabular}",
         f"\\caption{{{what}; probe samples {', '.join(samples)}, bins per source "
-        f"{', '.join(bins)}.}}",
+        f"{', '.join(bins)}.{_latex_text(_other_steps(table))}}}",
         "\\end{table}",
     ]
     text = "\n".join(lines) + "\n"
     return text.encode("ascii", "replace").decode("ascii")
+
+
+_LATEX_SPECIALS = {"\\": "\\textbackslash{}", "{": "\\{", "}": "\\}", "_": "\\_",
+                   "&": "\\&", "%": "\\%", "#": "\\#", "$": "\\$",
+                   "^": "\\textasciicircum{}", "~": "\\textasciitilde{}"}
+
+
+def _latex_text(text: str) -> str:
+    """Plain text for LaTeX: group labels hold goals such as "{F}{C} - 0.5 {FC}"."""
+    return "".join(_LATEX_SPECIALS.get(c, c) for c in text)
+
+
+def _other_steps(table: pd.DataFrame) -> str:
+    """A note on the groups whose runs were taken at different steps ("" when none): their
+    mean pools other stages of training."""
+    mixed = {}
+    for row in table.itertuples():
+        steps = sorted({int(x) for x in str(row.steps).split(",")})
+        if len(steps) > 1:
+            mixed.setdefault(row.group, steps)
+    if not mixed:
+        return ""
+    return " Runs taken at different steps: " + "; ".join(
+        f"{g} ({', '.join(map(str, s))})" for g, s in mixed.items()) + "."
 
 
 def to_csv(table: pd.DataFrame, meta: dict) -> str:

@@ -300,3 +300,21 @@ def test_group_names_say_only_how_the_analyses_differ():
     ]
     same = ds.isel(run=[2, 3])  # one analysis: no label
     assert group_names(same) == ["p", "p"]
+
+
+def test_tables_say_when_a_groups_runs_were_taken_at_other_steps(logdir, capsys):
+    analyze_run(gate_run(logdir / "s2", checkpoints=3))  # last step 2; s0, s1 end at 1
+    assert main(["export", str(logdir), "--format", "markdown"]) == 0
+    assert capsys.readouterr().out.rstrip().endswith(
+        "Runs taken at different steps: gates (1, 2).")
+    assert main(["export", str(logdir), "--format", "latex", "--classes"]) == 0
+    assert "Runs taken at different steps: gates (1, 2).}" in capsys.readouterr().out
+
+
+def test_latex_escapes_group_labels(tmp_path, capsys):
+    analyze_run(gate_run(tmp_path / "a"))
+    analyze_run(gate_run(tmp_path / "b", goal={"{C}{F}": 1.0}))
+    assert main(["export", str(tmp_path), "--format", "latex"]) == 0
+    out = capsys.readouterr().out
+    assert "gates: \\{F\\}\\{C\\} - 0.5 \\{FC\\} + 0.25 H\\_res & hidden & 1" in out
+    assert "Runs taken" not in out
