@@ -77,7 +77,9 @@ def resolve(logdir: str | os.PathLike, name: str, runs: dict[str, Path] | None =
     return runs[name]
 
 
-def _analysis_state(run_dir: Path, fingerprint: str) -> str:
+def analysis_state(run_dir: Path, fingerprint: str) -> str:
+    """The run's analysis.nc: "up to date", "stale" (the run changed since), "missing" or
+    "unreadable"."""
     if not (run_dir / ANALYSIS_FILE).exists():
         return "missing"
     try:
@@ -109,7 +111,7 @@ def describe(name: str, run_dir: Path) -> RunEntry:
             test_accuracy=last.get("test_accuracy", last.get("accuracy")),
             recall=last.get("recall"),
             recall_cosine=last.get("recall_cosine"),
-            analysis=_analysis_state(run_dir, run.fingerprint),
+            analysis=analysis_state(run_dir, run.fingerprint),
         )
     except InfomorphError as err:
         return RunEntry(name=name, path=run_dir, error=str(err), analysis="missing")

@@ -318,3 +318,27 @@ def test_latex_escapes_group_labels(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "gates: \\{F\\}\\{C\\} - 0.5 \\{FC\\} + 0.25 H\\_res & hidden & 1" in out
     assert "Runs taken" not in out
+
+
+def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
+    import json
+
+    assert main(["info", str(logdir / "s0"), "--json"]) == 0
+    analysis = json.loads(capsys.readouterr().out)["analysis"]
+    assert analysis["state"] == "up to date"
+    hidden = analysis["layers"]["hidden"]
+    assert hidden["step"] == 1 and hidden["binning"] == "fixed, 20 bins, 64 samples"
+    assert hidden["classes"] == {"unique": 0.25, "redundant": 0.0, "synergistic": 0.0,
+                                 "mixed": 0.75, "none": 0.0}
+    assert main(["info", str(logdir / "s0")]) == 0
+    assert ("hidden     neurons at step 1: unique 25 %, redundant 0 %, synergistic 0 %, "
+            "mixed 75 %, none 0 %") in capsys.readouterr().out
+    assert main(["info", str(logdir)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.rsplit("; ", 1)[1] for line in lines] == [
+        "analysis up to date", "analysis up to date", "analysis missing"]
+    # a damaged analysis file: said, not raised
+    analysis_file = logdir / "s0" / "analysis.nc"
+    analysis_file.write_bytes(analysis_file.read_bytes()[:4096])
+    assert main(["info", str(logdir / "s0")]) == 0
+    assert "analysis   unreadable" in capsys.readouterr().out

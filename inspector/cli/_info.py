@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from inspector.errors import InfomorphError
+from inspector.logdir import READABLE_ANALYSIS, analysis_state
 from inspector.pid import format_goal
 from storage import RUN_FILE, find_runs, open_run
 
@@ -29,7 +30,8 @@ def run(args) -> int:
     if not path.exists():
         raise InfomorphError(f"no such run or directory: {path}")
     if _is_single_run(path):
-        summary = open_run(path).summary()
+        run_ = open_run(path)
+        summary = {**run_.summary(), "analysis": _analysis(run_.dir, run_.fingerprint)}
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
@@ -41,7 +43,9 @@ def run(args) -> int:
     summaries, failed = [], 0
     for run_dir in runs:
         try:
-            summaries.append(open_run(run_dir).summary())
+            run_ = open_run(run_dir)
+            summaries.append({**run_.summary(),
+                              "analysis": {"state": analysis_state(run_dir, run_.fingerprint)}})
         except InfomorphError as err:
             failed += 1
             summaries.append({"run": str(run_dir.relative_to(path)), "error": str(err)})
@@ -57,6 +61,32 @@ def run(args) -> int:
     return 0
 
 
+def _analysis(run_dir: Path, fingerprint: str) -> dict:
+    """The analysis' state and, where it can be read, each layer's neuron classes at its last
+    analysed checkpoint (shares of the layer's neurons) and how it was estimated."""
+    from inspector.atom_classes import neuron_class_shares
+    from storage import open_analysis
+
+    out: dict = {"state": analysis_state(run_dir, fingerprint)}
+    if out["state"] not in READABLE_ANALYSIS:
+        return out
+    out["layers"] = {}
+    try:
+        tree = open_analysis(run_dir)
+    except (InfomorphError, OSError):  # its attributes read, its data did not
+        return {"state": "unreadable"}
+    for layer, node in tree.children.items():
+        last = node.ds.isel(checkpoint=-1)
+        shares = neuron_class_shares(last.neuron_class.values, last.entropy.notnull().values)
+        out["layers"][layer] = {
+            "step": int(last.checkpoint),
+            "binning": f"{node.attrs.get('binning')}, {node.attrs.get('bins')} bins, "
+                       f"{node.attrs.get('n_samples')} samples",
+            "classes": {c: round(float(v), 4) for c, v in shares.items()},
+        }
+    return out
+
+
 def _metrics_text(metrics: dict) -> str:
     shown = {k: v for k, v in metrics.items() if k not in ("wall_time",) and v is not None}
     return ", ".join(f"{k}={v:.4g}" for k, v in shown.items())
@@ -68,7 +98,8 @@ def _one_line(s: dict) -> str:
     layers = " ".join(f"{x['name']}[{x['neurons']}]" for x in s["layers"])
     step = "-" if s["last_step"] is None else s["last_step"]
     return (f"{s['run']}: {s['status']}, {s['checkpoints']} checkpoints (last step {step}), "
-            f"layers {layers}; {_metrics_text(s['last_metrics'])}")
+            f"layers {layers}; {_metrics_text(s['last_metrics'])}; "
+            f"analysis {s['analysis']['state']}")
 
 
 def _describe(s: dict) -> str:
@@ -86,4 +117,9 @@ def _describe(s: dict) -> str:
         if x.get("goal"):
             lines.append("  " + " " * 10 + " goal " + format_goal(x["goal"]))
     lines.append(f"last       {_metrics_text(s['last_metrics']) or '-'}")
+    analysis = s["analysis"]
+    lines.append(f"analysis   {analysis['state']}")
+    for layer, x in analysis.get("layers", {}).items():
+        classes = ", ".join(f"{c} {100 * v:.0f} %" for c, v in x["classes"].items())
+        lines.append(f"  {layer:<10} neurons at step {x['step']}: {classes} ({x['binning']})")
     return "\n".join(lines)
