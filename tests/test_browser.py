@@ -104,6 +104,9 @@ def test_deep_link_then_click_through(server, page, trained_logdir, tmp_path):
     page.get_by_role("tab", name="Goal and accuracy").click()
     expect(page.get_by_text("goal / H(Y)").first).to_be_visible()
     expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(4)
+    page.get_by_role("tab", name="Classes over training").click()
+    expect(page.get_by_text("share of the layer's neurons").first).to_be_visible()
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3)
     page.get_by_role("tab", name="Neurons x checkpoints").click()
     page.get_by_role("button", name="Open neuron page").click()
     expect(page.get_by_text("Neuron 0 of layer hidden at step")).to_be_visible()
@@ -143,4 +146,19 @@ def test_download_a_csv(server, page, tmp_path):
 def test_bad_link_is_a_message(server, page):
     page.goto(f"{server}/?run=../../etc&neuron=1")
     expect(page.get_by_text("no run named '../../etc'")).to_be_visible()
+    assert page.get_by_text("Traceback").count() == 0
+
+
+def test_compare_page_draws_bands_and_classes(server, page, tmp_path):
+    page.goto(f"{server}/?page=compare")
+    expect(page.get_by_role("heading", name="Compare", exact=True)).to_be_visible()
+    # metric bands, the atom's layer-mean bands, the neuron classes per group
+    expect(page.locator("[data-testid='stVegaLiteChart']")).to_have_count(3)
+    expect(page.get_by_text("Neuron classes of layer").first).to_be_visible()
+    with page.expect_download() as info:
+        page.goto(f"{server}/?page=export")
+        page.get_by_role("button", name="Class table (csv)").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    assert target.name == "classes.csv" and "neuron_class,mean_share" in target.read_text()
     assert page.get_by_text("Traceback").count() == 0
