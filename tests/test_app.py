@@ -362,6 +362,19 @@ def test_unanalysed_run_is_offered_an_analysis(trained_logdir, tmp_path, monkeyp
     assert at.dataframe[0].value.analysis[0] == "up to date"
 
 
+def test_compare_page_says_which_runs_wait_for_an_analysis(trained_logdir, tmp_path,
+                                                           monkeypatch):
+    run = the_run(trained_logdir)
+    for name in ("a", "b"):
+        shutil.copytree(trained_logdir / run, tmp_path / "l" / name)
+    (tmp_path / "l" / "b" / ANALYSIS_FILE).unlink()
+    at = app(tmp_path / "l", monkeypatch, page="compare")
+    no_traceback(at)
+    assert at.multiselect[0].options == ["a"]
+    assert any("1 run(s) without a readable analysis are not listed" in t
+               for t in texts(at.caption))
+
+
 def test_a_running_run_refreshes_without_a_restart(tmp_path, monkeypatch):
     spec = make_spec(neurons=4, samples=32)
     writer = RunWriter.create(tmp_path / "live", spec)

@@ -11,6 +11,7 @@ from inspector.charts import class_shares
 from inspector.curves import group_names, layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
 from inspector.export import atom_table, class_table
+from inspector.logdir import READABLE_ANALYSIS
 
 
 def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
@@ -23,6 +24,11 @@ def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
     if not names:
         st.info("No analysed run in this LOGDIR: analyse runs on the Runs page.")
         return []
+    waiting = [n for n, state in context.analysis_states(logdir).items()
+               if state not in READABLE_ANALYSIS]
+    if waiting:
+        st.caption(f"{len(waiting)} run(s) without a readable analysis are not listed: "
+                   "analyse them on the Runs page to compare them.")
     picked = st.multiselect("Runs", names, default=list(route.runs) or names,
                             key=f"{key}-{','.join(route.runs)}")
     # Emptying the picker goes back to all runs (an empty URL means all).
