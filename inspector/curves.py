@@ -17,6 +17,14 @@ from inspector.charts import smooth
 from inspector.errors import InfomorphError
 from inspector.pid import format_goal
 
+COMPARED_METRICS = ("test_accuracy", "recall_cosine")
+"""Task metrics drawn across runs in the figure exports, where the runs record them."""
+
+
+def compared_metrics(root: xr.Dataset) -> list[str]:
+    """The ``COMPARED_METRICS`` that some run of a ``load``-ed root records."""
+    return [m for m in COMPARED_METRICS if m in root and bool(root[m].notnull().any())]
+
 
 def _smoothed(frame: pd.DataFrame, by: str, columns: Sequence[str], weight: float):
     if not weight:

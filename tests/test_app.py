@@ -425,6 +425,15 @@ def test_export_page_offers_downloads(trained_logdir, monkeypatch):
     at.button(key="fig-render").click().run()
     no_traceback(at)
     assert [b.proto.label for b in at.get("download_button")][-1] == "Download composition.svg"
+    # across runs: the neuron classes of each layer, test accuracy
+    options = at.selectbox(key="across-kind").options
+    assert options == ["neuron classes per group, layer hidden",
+                       "neuron classes per group, layer readout",
+                       "test_accuracy over training per group"]
+    at.selectbox(key="across-kind").select_index(2).run()
+    at.button(key="across-render").click().run()
+    no_traceback(at)
+    assert [b.proto.label for b in at.get("download_button")][-1] == "Download test_accuracy.svg"
 
 
 def test_auto_refresh_keeps_the_page(trained_logdir, monkeypatch):

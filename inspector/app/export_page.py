@@ -11,10 +11,12 @@ from inspector.charts import (
     atom_composition,
     atom_heatmap,
     chart_bytes,
+    class_shares,
     class_simplex,
     class_timeline,
     largest_atom,
 )
+from inspector.curves import compared_metrics, metric_frame, seed_bands
 from inspector.export import atom_table, class_table, neuron_table, provenance, write_table
 
 FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
@@ -61,12 +63,37 @@ def show(logdir: str, route: Route) -> None:
              "simplex": lambda: class_simplex(ds),
              "heatmap": lambda: atom_heatmap(ds, largest_atom(ds)),
              "classes": lambda: class_timeline(ds)}[kind]()
-    # Rendering runs vl-convert; only on request, not on every rerun of the page.
-    if cols[3].button("Render figure", key="fig-render"):
-        st.session_state["figure"] = (run, layer, kind, fmt, chart_bytes(chart, fmt))
-    ready = st.session_state.get("figure")
-    if ready and ready[:4] == (run, layer, kind, fmt):
-        st.download_button(f"Download {kind}.{fmt}", ready[4],
-                           file_name=f"{run.replace('/', '-')}-{layer}-{kind}.{fmt}",
-                           mime=MIME[fmt], key="fig-download")
+    _render_button(cols[3], "fig", (run, layer, kind, fmt), chart, fmt,
+                   f"{run.replace('/', '-')}-{layer}-{kind}.{fmt}", f"{kind}.{fmt}")
     vega.draw(chart)
+
+    st.subheader("Figures across runs")
+    st.caption("Groups of runs that differ only in their seed, as on the Compare page.")
+    classes = class_table(tree)
+    root = tree.ds
+    options = {f"classes-{layer}": f"neuron classes per group, layer {layer}"
+               for layer in dict.fromkeys(classes.layer)}
+    options.update({metric: f"{metric} over training per group"
+                    for metric in compared_metrics(root)})
+    cols = st.columns([2, 1, 1])  # the figure names are long
+    name = cols[0].selectbox("Figure", list(options), format_func=options.__getitem__,
+                             key="across-kind")
+    fmt = cols[1].selectbox("Format", ("svg", "png", "pdf"), key="across-format")
+    chart = (class_shares(classes, name.removeprefix("classes-")) if name.startswith("classes-")
+             else seed_bands(metric_frame(root, name), "value", title=name, y_title=name))
+    _render_button(cols[2], "across", (tuple(runs), name, fmt), chart, fmt, f"{name}.{fmt}",
+                   f"{name}.{fmt}")
+    vega.draw(chart)
+
+
+def _render_button(where, key: str, what: tuple, chart, fmt: str, file_name: str,
+                   label: str) -> None:
+    """A "Render figure" button, then the download of what it rendered while the choice
+    (``what``) stays the same. Rendering runs vl-convert: only on request, not on every rerun
+    of the page."""
+    if where.button("Render figure", key=f"{key}-render"):
+        st.session_state[key] = (what, chart_bytes(chart, fmt))
+    ready = st.session_state.get(key)
+    if ready and ready[0] == what:
+        st.download_button(f"Download {label}", ready[1], file_name=file_name,
+                           mime=MIME[fmt], key=f"{key}-download")

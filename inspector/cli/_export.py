@@ -8,8 +8,6 @@ from pathlib import Path
 from inspector.errors import InfomorphError
 
 FIGURE_FORMATS = ("svg", "png", "pdf")
-COMPARED_METRICS = ("test_accuracy", "recall_cosine")
-"""Task metrics drawn across runs by a figure export, where the runs record them."""
 
 
 def register(sub) -> None:
@@ -87,7 +85,7 @@ def _figures(args, checkpoint) -> int:
         save_chart,
     )
     from inspector.collection import analysed_runs, load
-    from inspector.curves import metric_frame, seed_bands
+    from inspector.curves import compared_metrics, metric_frame, seed_bands
     from inspector.export import class_table
     from storage import open_analysis
 
@@ -119,7 +117,7 @@ def _figures(args, checkpoint) -> int:
         save_chart(class_shares(classes, layer), out / f"classes-{layer}.{args.format}")
         written += 1
     root = collection.ds
-    for metric in (m for m in COMPARED_METRICS if m in root and root[m].notnull().any()):
+    for metric in compared_metrics(root):
         save_chart(seed_bands(metric_frame(root, metric), "value", title=metric,
                               y_title=metric), out / f"{metric}.{args.format}")
         written += 1
