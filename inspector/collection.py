@@ -50,20 +50,16 @@ ESTIMATOR_ATTRS = ("binning", "bins", "value_range", "n_samples", "target")
 are not replicates (``inspector.curves.group_names``)."""
 
 
-def _plain(value):
-    return value.tolist() if hasattr(value, "tolist") else value
-
-
 def _analysis(tree: xr.DataTree) -> str:
     """How each layer of a run was analysed, as sorted JSON {layer: {attr: value}} (the
     value range only for fixed bins: the other binnings do not use it)."""
     layers = {}
     for layer, node in tree.children.items():
-        attrs = {k: _plain(node.attrs.get(k)) for k in ESTIMATOR_ATTRS}
+        attrs = {k: node.attrs.get(k) for k in ESTIMATOR_ATTRS}
         if attrs["binning"] != "fixed":
             attrs["value_range"] = None
         layers[layer] = attrs
-    return json.dumps(layers, sort_keys=True)
+    return json.dumps(layers, sort_keys=True, default=lambda v: v.tolist())  # numpy values
 
 
 def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:
