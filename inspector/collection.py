@@ -157,6 +157,30 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
     return xr.DataTree.from_dict(groups)
 
 
+def load_metrics(*run_dirs: str | os.PathLike) -> xr.Dataset:
+    """The training metrics of runs, analysed or not (from run.h5, live while they train),
+    with a ``run`` dimension: variables (run, checkpoint) and the coordinates
+    ``inspector.curves.group_names`` needs (preset, seed, settings, goal: the first layer's
+    with a goal, as ``load`` puts it on its root). Names as ``load`` gives them."""
+    runs = [Path(r) for r in run_dirs]
+    if not runs:
+        raise InfomorphError("no runs to load")
+    names = ([r.name for r in runs] if len({r.name for r in runs}) == len(runs)
+             else [str(r) for r in runs])
+    parts, meta = [], {"preset": [], "seed": [], "goal": []}
+    for run_dir in runs:
+        run = open_run(run_dir)
+        parts.append(xr.Dataset.from_dataframe(run.metrics().rename_axis("checkpoint")))
+        meta["preset"].append(run.config.get("preset"))
+        meta["seed"].append(run.config.get("seed"))
+        goals = [json.dumps(dict(x.goal)) for x in run.spec.layers if x.goal]
+        meta["goal"].append(goals[0] if goals else "")
+    ds = xr.concat(parts, dim="run", join="outer", coords="minimal", compat="override",
+                   combine_attrs="drop")
+    return ds.assign_coords(run=names, settings=("run", [_settings(r) for r in runs]),
+                            **{k: ("run", v) for k, v in meta.items()})
+
+
 def _first_goal(tree: xr.DataTree) -> str:
     for child in tree.children:
         goal = tree[child].attrs.get("goal", "{}")

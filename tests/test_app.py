@@ -47,6 +47,13 @@ def charts(at: AppTest) -> list:
     return at.get("vega_lite_chart")
 
 
+def chart_frame(chart, i: int = 0):
+    """The i-th data frame a drawn chart carries (the app sends them as Arrow streams)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(chart.proto.datasets[i].data.data).read_all().to_pandas()
+
+
 def the_run(logdir) -> str:
     return next(iter(run_dirs(logdir)))
 
@@ -320,7 +327,8 @@ def test_empty_and_missing_logdirs(tmp_path, monkeypatch):
     for page in ("layer", "neuron", "compare", "export"):
         at = app(tmp_path, monkeypatch, page=page)
         no_traceback(at)
-        assert any("No analysed run" in t for t in texts(at.info))
+        expected = "No run in" if page == "compare" else "No analysed run"
+        assert any(expected in t for t in texts(at.info)), page
     at = app(tmp_path / "missing", monkeypatch)
     no_traceback(at)
     assert any("does not exist" in t for t in texts(at.error))
@@ -362,14 +370,31 @@ def test_unanalysed_run_is_offered_an_analysis(trained_logdir, tmp_path, monkeyp
     assert at.dataframe[0].value.analysis[0] == "up to date"
 
 
-def test_compare_page_says_which_runs_wait_for_an_analysis(trained_logdir, tmp_path,
-                                                           monkeypatch):
+def test_compare_page_draws_metrics_of_runs_without_an_analysis(trained_logdir, tmp_path,
+                                                                 monkeypatch):
     run = the_run(trained_logdir)
     for name in ("a", "b"):
         shutil.copytree(trained_logdir / run, tmp_path / "l" / name)
     (tmp_path / "l" / "b" / ANALYSIS_FILE).unlink()
     at = app(tmp_path / "l", monkeypatch, page="compare")
     no_traceback(at)
+    assert at.multiselect[0].options == ["a", "b"]
+    assert any("1 of these runs have no readable analysis" in t for t in texts(at.caption))
+    drawn = charts(at)
+    assert len(drawn) == 3  # metric bands of both runs, atom bands and classes of "a"
+    # both runs are one group (copies of one run): n = 2 in the metric chart, 1 elsewhere
+    assert set(chart_frame(drawn[0]).n) == {2} and set(chart_frame(drawn[1]).n) == {1}
+    assert at.dataframe[-1].value.n.max() == 1
+    # the export page keeps to analysed runs and says so; with none analysed, Compare
+    # still draws the metrics
+    for name in ("b", "c"):
+        (tmp_path / "m" / name).mkdir(parents=True)
+        shutil.copy(tmp_path / "l" / "b" / RUN_FILE, tmp_path / "m" / name / RUN_FILE)
+    at = app(tmp_path / "m", monkeypatch, page="compare")
+    no_traceback(at)
+    assert not at.error and len(charts(at)) == 1 and not at.dataframe
+    assert set(chart_frame(charts(at)[0]).n) == {2}
+    at = app(tmp_path / "l", monkeypatch, page="export")
     assert at.multiselect[0].options == ["a"]
     assert any("1 run(s) without a readable analysis are not listed" in t
                for t in texts(at.caption))
@@ -412,6 +437,8 @@ def test_compare_page(trained_logdir, monkeypatch):
 def test_compare_page_with_unknown_runs(trained_logdir, monkeypatch):
     at = app(trained_logdir, monkeypatch, page="compare", runs=["ghost"])
     no_traceback(at)
+    assert any("no run named 'ghost'" in t for t in texts(at.error))
+    at = app(trained_logdir, monkeypatch, page="export", runs=["ghost"])
     assert any("no analysed run named 'ghost'" in t for t in texts(at.error))
 
 

@@ -342,3 +342,18 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
     analysis_file.write_bytes(analysis_file.read_bytes()[:4096])
     assert main(["info", str(logdir / "s0")]) == 0
     assert "analysis   unreadable" in capsys.readouterr().out
+
+
+def test_load_metrics_reads_runs_with_or_without_an_analysis(logdir):
+    from inspector.collection import load_metrics
+    from inspector.curves import group_names
+
+    runs = [logdir / name for name in ("s0", "s1", "unanalysed")]
+    ds = load_metrics(*runs)
+    assert ds.run.values.tolist() == ["s0", "s1", "unanalysed"]
+    assert ds.loss.dims == ("run", "checkpoint") and ds.loss.notnull().all()
+    analysed = load(logdir).ds
+    assert group_names(ds) == ["gates"] * 3 == [*group_names(analysed), "gates"]
+    assert ds.goal.values.tolist()[:2] == analysed.goal.values.tolist()
+    with pytest.raises(InfomorphError, match="no runs"):
+        load_metrics()

@@ -14,21 +14,24 @@ from inspector.export import atom_table, class_table
 from inspector.logdir import READABLE_ANALYSIS
 
 
-def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
-    """The analysed runs the URL names (all analysed runs when it names none)."""
-    names = context.analysed(logdir)
+def chosen_runs(logdir: str, route: Route, key: str, analysed_only: bool = True) -> list[str]:
+    """The runs the URL names (all of them when it names none), among the analysed runs, or
+    with ``analysed_only=False`` among every readable run."""
+    states = context.analysis_states(logdir)
+    readable = [e.name for e in data.entries(logdir) if not e.error]
+    names = [n for n in readable if not analysed_only or states[n] in READABLE_ANALYSIS]
+    kind = "analysed run" if analysed_only else "run"
     unknown = [r for r in route.runs if r not in names]
     if unknown:
-        raise InfomorphError(f"no analysed run named {', '.join(map(repr, unknown))} in "
-                             "this LOGDIR")
+        raise InfomorphError(f"no {kind} named {', '.join(map(repr, unknown))} in this LOGDIR")
     if not names:
-        st.info("No analysed run in this LOGDIR: analyse runs on the Runs page.")
+        st.info(f"No {kind} in this LOGDIR" + (": analyse runs on the Runs page."
+                                               if analysed_only else "."))
         return []
-    waiting = [n for n, state in context.analysis_states(logdir).items()
-               if state not in READABLE_ANALYSIS]
-    if waiting:
+    waiting = [n for n in readable if states[n] not in READABLE_ANALYSIS]
+    if analysed_only and waiting:
         st.caption(f"{len(waiting)} run(s) without a readable analysis are not listed: "
-                   "analyse them on the Runs page to compare them.")
+                   "analyse them on the Runs page to use them here.")
     picked = st.multiselect("Runs", names, default=list(route.runs) or names,
                             key=f"{key}-{','.join(route.runs)}")
     # Emptying the picker goes back to all runs (an empty URL means all).
@@ -39,25 +42,35 @@ def chosen_runs(logdir: str, route: Route, key: str) -> list[str]:
 
 def show(logdir: str, route: Route) -> None:
     st.header("Compare")
-    runs = chosen_runs(logdir, route, "compare")
+    # Metrics come from the run files: runs without an analysis are compared on them too.
+    runs = chosen_runs(logdir, route, "compare", analysed_only=False)
     if not runs:
         return
-    tree = data.collection(logdir, runs)
-    root = tree.ds
+    root = data.metrics_collection(logdir, runs)
+    states = context.analysis_states(logdir)
+    analysed = [r for r in runs if states[r] in READABLE_ANALYSIS]
+    tree = data.collection(logdir, analysed) if analysed else None
     smooth = context.smoothing("compare-smoothing")
-    groups = sorted(set(group_names(root)))
-    st.caption(f"{len(runs)} runs in {len(groups)} groups; bands are mean ± "
+    # One colour per group in every chart (analysis groups can split a metric group).
+    groups = sorted(set(group_names(root)) | set(group_names(tree.ds) if tree else ()))
+    st.caption(f"{len(runs)} runs in {len(set(group_names(root)))} groups; bands are mean ± "
                "s.d. over the runs of each group (runs that differ only in their seed).")
+    if len(analysed) < len(runs):
+        st.caption(f"{len(runs) - len(analysed)} of these runs have no readable analysis: "
+                   "their metrics are drawn, their atoms and classes are not (analyse them "
+                   "on the Runs page).")
 
     left, right = st.columns(2)
     with left:
         metrics = [m for m in root.data_vars if root[m].dims == ("run", "checkpoint")
-                   and m not in ("epoch", "wall_time")]
+                   and m not in ("epoch", "wall_time") and bool(root[m].notnull().any())]
         default = "test_accuracy" if "test_accuracy" in metrics else metrics[0]
         metric = nav.pick("Metric", metrics, default, key="compare-metric")
         vega.draw(seed_bands(metric_frame(root, metric), "value", title=metric,
                              y_title=metric, smoothing=smooth, groups=groups),
                   width="stretch")
+    if tree is None:
+        return
     with right:
         layer = nav.pick("Layer", list(tree.children), None, key="compare-layer")
         ds = tree[layer].ds

@@ -130,3 +130,17 @@ def collection(logdir: str, runs: list[str]) -> xr.DataTree:
     paths = tuple(str(resolve(logdir, r)) for r in runs)
     stamps = tuple(file_stamp(Path(p) / ANALYSIS_FILE) for p in paths)
     return _collection(paths, stamps)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Loading the runs' metrics…")
+def _metrics_collection(paths: tuple[str, ...], stamps: tuple) -> xr.Dataset:
+    from inspector.collection import load_metrics
+
+    return load_metrics(*paths)
+
+
+def metrics_collection(logdir: str, runs: list[str]) -> xr.Dataset:
+    """Several runs' training metrics, analysed or not, with a ``run`` dimension
+    (``inspector.collection.load_metrics``); re-read when a run.h5 changes."""
+    paths = tuple(str(resolve(logdir, r)) for r in runs)
+    return _metrics_collection(paths, tuple(file_stamp(Path(p) / RUN_FILE) for p in paths))
