@@ -104,6 +104,13 @@ def merged_order(orders: Iterable[Iterable]) -> list:
     return out + [x for x in rank if x not in set(out)]
 
 
+def run_names(runs: list[Path]) -> list[str]:
+    """The ``run`` coordinate of a collection of these run directories: their directory
+    names, or their paths where two share a name."""
+    unique = len({r.name for r in runs}) == len(runs)
+    return [r.name if unique else str(r) for r in runs]
+
+
 def load(*paths: str | os.PathLike) -> xr.DataTree:
     """All analysed runs below ``paths`` in one DataTree with a ``run`` dimension."""
     runs = analysed_runs(paths or (".",))
@@ -111,10 +118,7 @@ def load(*paths: str | os.PathLike) -> xr.DataTree:
         raise InfomorphError(
             f"no analysed runs below {', '.join(map(str, paths))}; run `infomorph analyze` first"
         )
-    trees = {
-        run.name if len({r.name for r in runs}) == len(runs) else str(run): open_analysis(run)
-        for run in runs
-    }
+    trees = {name: open_analysis(run) for name, run in zip(run_names(runs), runs, strict=True)}
     names = list(trees)
     meta = {
         key: ("run", [trees[n].attrs.get(attr) for n in names]) for key, attr in RUN_COORDS.items()
@@ -165,8 +169,7 @@ def load_metrics(*run_dirs: str | os.PathLike) -> xr.Dataset:
     runs = [Path(r) for r in run_dirs]
     if not runs:
         raise InfomorphError("no runs to load")
-    names = ([r.name for r in runs] if len({r.name for r in runs}) == len(runs)
-             else [str(r) for r in runs])
+    names = run_names(runs)
     parts, meta = [], {"preset": [], "seed": [], "goal": []}
     for run_dir in runs:
         run = open_run(run_dir)

@@ -130,7 +130,10 @@ def group_names(ds: xr.Dataset) -> list[str]:
     their seed. The preset, plus the goal (as a weighted sum of atoms) where runs of one preset
     have different goals, plus the settings in which runs of one preset differ, e.g.
     ``memory-hebbian (load=0.1)``, plus how a layer was analysed where that differs, e.g.
-    ``trivariate-optimized [hidden: quantile, 10 bins]`` (only what differs)."""
+    ``trivariate-optimized [hidden: quantile, 10 bins]`` (only what differs). A ``group``
+    coordinate, where present, is taken as it is."""
+    if "group" in ds.coords:  # named over a larger set of runs (the Compare page)
+        return [str(g) for g in ds.group.values]
     presets = [str(p) for p in ds.preset.values]
     n = len(presets)
     goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * n
@@ -150,8 +153,9 @@ def group_names(ds: xr.Dataset) -> list[str]:
                                      for k in differ) + ")"
         # Runs analysed with other binnings or probe sizes are not replicates either.
         described = []
-        for layer in sorted(set.intersection(*(set(analyses[j]) for j in same))):
-            attrs = [analyses[j][layer] for j in same]
+        # runs without an analysis (metrics only) differ from none
+        for layer in sorted(analyses[i]):
+            attrs = [analyses[j][layer] for j in same if layer in analyses[j]]
             differ = [a for a in attrs[0] if len({json.dumps(x.get(a)) for x in attrs}) > 1]
             # a range tells runs with fixed bins apart, not fixed bins from other binnings
             ranges = {json.dumps(x.get("value_range")) for x in attrs

@@ -400,6 +400,24 @@ def test_compare_page_draws_metrics_of_runs_without_an_analysis(trained_logdir, 
                for t in texts(at.caption))
 
 
+def test_compare_page_names_groups_alike_in_every_chart(tmp_path, monkeypatch):
+    """Runs of one preset that differ in a setting, one of them analysed: the analysed run's
+    group keeps the name the metric chart gives it (made over all chosen runs)."""
+    from test_analysis import gate_run
+
+    from inspector.analysis import analyze_run
+
+    analyze_run(gate_run(tmp_path / "l" / "x", config={"lr_hidden": 0.1}))
+    gate_run(tmp_path / "l" / "y", config={"lr_hidden": 0.2})
+    at = app(tmp_path / "l", monkeypatch, page="compare")
+    no_traceback(at)
+    drawn = charts(at)
+    assert set(chart_frame(drawn[0]).group) == {"gates (lr_hidden=0.1)",
+                                                 "gates (lr_hidden=0.2)"}
+    assert set(chart_frame(drawn[1]).group) == {"gates (lr_hidden=0.1)"}
+    assert list(at.dataframe[-1].value.group.unique()) == ["gates (lr_hidden=0.1)"]
+
+
 def test_a_running_run_refreshes_without_a_restart(tmp_path, monkeypatch):
     spec = make_spec(neurons=4, samples=32)
     writer = RunWriter.create(tmp_path / "live", spec)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
+import xarray as xr
 
 from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
 from inspector.atom_classes import NEURON_CLASSES
 from inspector.charts import class_shares
+from inspector.collection import run_names
 from inspector.curves import group_names, layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
 from inspector.export import atom_table, class_table
@@ -46,15 +50,15 @@ def show(logdir: str, route: Route) -> None:
     runs = chosen_runs(logdir, route, "compare", analysed_only=False)
     if not runs:
         return
-    root = data.metrics_collection(logdir, runs)
     states = context.analysis_states(logdir)
     analysed = [r for r in runs if states[r] in READABLE_ANALYSIS]
-    tree = data.collection(logdir, analysed) if analysed else None
+    root, tree = _named(data.metrics_collection(logdir, runs),
+                        data.collection(logdir, analysed) if analysed else None,
+                        runs, {r: data.resolve(logdir, r) for r in analysed})
     smooth = context.smoothing("compare-smoothing")
-    # One colour per group in every chart (analysis groups can split a metric group).
-    groups = sorted(set(group_names(root)) | set(group_names(tree.ds) if tree else ()))
-    st.caption(f"{len(runs)} runs in {len(set(group_names(root)))} groups; bands are mean ± "
-               "s.d. over the runs of each group (runs that differ only in their seed).")
+    groups = sorted(set(group_names(root)))
+    st.caption(f"{len(runs)} runs in {len(groups)} groups; bands are mean ± s.d. over the "
+               "runs of each group (runs that differ only in their seed).")
     if len(analysed) < len(runs):
         st.caption(f"{len(runs) - len(analysed)} of these runs have no readable analysis: "
                    "their metrics are drawn, their atoms and classes are not (analyse them "
@@ -88,6 +92,30 @@ def show(logdir: str, route: Route) -> None:
                                 for c in NEURON_CLASSES})
     st.subheader("Atoms at each run's last checkpoint")
     st.dataframe(atom_table(tree), hide_index=True, width="stretch")
+
+
+def _named(root: xr.Dataset, tree: xr.DataTree | None, runs: list[str],
+           analysed: dict[str, Path]) -> tuple[xr.Dataset, xr.DataTree | None]:
+    """The metrics of all chosen ``runs`` and the analyses of some (``analysed``: LOGDIR name
+    -> run directory), with one ``group`` coordinate. Group names depend on the runs compared
+    (a setting in which only some differ), so they are made once, over all chosen runs and
+    their analyses, and every chart and table takes them from there: one name and one colour
+    per group everywhere."""
+    if tree is None:
+        return root.assign_coords(group=("run", group_names(root))), None
+    # collection.load names the runs of its sorted directories with run_names
+    by_path = {path: name for name, path in analysed.items()}
+    paths = sorted(by_path)
+    logdir_name = dict(zip(run_names(paths), (by_path[p] for p in paths), strict=True))
+    tree_runs = [logdir_name[str(r)] for r in tree.ds.run.values]
+    analysis = dict(zip(tree_runs, map(str, tree.ds.analysis.values), strict=True))
+    root = root.assign_coords(analysis=("run", [analysis.get(r, "{}") for r in runs]))
+    group = dict(zip(runs, group_names(root), strict=True))
+    names = ("run", [group[r] for r in tree_runs])
+    tree = xr.DataTree.from_dict({"/": tree.ds.assign_coords(group=names),
+                                  **{k: v.ds.assign_coords(group=names)
+                                     for k, v in tree.children.items()}})
+    return root.assign_coords(group=("run", [group[r] for r in runs])), tree
 
 
 def _wide_classes(classes, layer: str):
