@@ -98,9 +98,7 @@ def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
     scale = alt.Scale(domain=domain, scheme="tableau10")
     base = alt.Chart(stats).encode(x=alt.X("checkpoint:Q", title="training step"),
                                    color=alt.Color(f"{group}:N", title=group, scale=scale,
-                                                   legend=alt.Legend(symbolType="stroke",
-                                                                     symbolOpacity=1,
-                                                                     symbolStrokeWidth=3)))
+                                                   legend=_group_legend()))
     return (base.mark_area(opacity=0.2).encode(y=alt.Y("lo:Q"), y2=alt.Y2("hi"))
             + base.mark_line().encode(
                 y=alt.Y("mean:Q", title=y_title or value),
@@ -109,7 +107,14 @@ def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
                          alt.Tooltip("sd:Q", format=".4f"), alt.Tooltip("n:Q")])
             ).properties(title={"text": title or value,
                                 "subtitle": "mean ± s.d. over runs of each group"},
-                         width=520, height=260)
+                         width=520, height=340 + 20 * len(domain))  # room for the legend
+
+
+def _group_legend() -> alt.Legend:
+    """Group names in full, below the plot: at the right, names that differ only at their
+    end ("... (hidden=12)", "... (hidden=20)") were cut to the same text."""
+    return alt.Legend(orient="bottom", direction="vertical", labelLimit=0, symbolType="stroke",
+                      symbolOpacity=1, symbolStrokeWidth=3)
 
 
 def layer_means(ds: xr.Dataset, atom: str) -> pd.DataFrame:

@@ -220,6 +220,7 @@ def test_seed_bands_colour_a_group_alike_in_every_chart():
     other = seed_bands(frame[frame.group == "c"], "value",
                        groups=groups).to_dict()["layer"][1]["encoding"]["color"]
     assert one["scale"] == other["scale"] and one["scale"]["domain"] == groups
+    assert one["legend"]["labelLimit"] == 0  # names that differ at their end stay apart
     alone = seed_bands(frame, "value").to_dict()["layer"][1]["encoding"]["color"]
     assert alone["scale"]["domain"] == ["b", "c"]  # without groups: the frame's own, sorted
 
