@@ -17,7 +17,7 @@ import heapq
 import itertools
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import xarray as xr
@@ -50,16 +50,20 @@ ESTIMATOR_ATTRS = ("binning", "bins", "value_range", "n_samples", "target")
 are not replicates (``inspector.curves.group_names``)."""
 
 
+def estimator_attrs(layer_attrs: Mapping) -> dict:
+    """The ``ESTIMATOR_ATTRS`` of an analysed layer's attributes (the value range only for
+    fixed bins: the other binnings do not use it)."""
+    attrs = {k: layer_attrs.get(k) for k in ESTIMATOR_ATTRS}
+    if attrs["binning"] != "fixed":
+        attrs["value_range"] = None
+    return attrs
+
+
 def _analysis(tree: xr.DataTree) -> str:
-    """How each layer of a run was analysed, as sorted JSON {layer: {attr: value}} (the
-    value range only for fixed bins: the other binnings do not use it)."""
-    layers = {}
-    for layer, node in tree.children.items():
-        attrs = {k: node.attrs.get(k) for k in ESTIMATOR_ATTRS}
-        if attrs["binning"] != "fixed":
-            attrs["value_range"] = None
-        layers[layer] = attrs
-    return json.dumps(layers, sort_keys=True, default=lambda v: v.tolist())  # numpy values
+    """How each layer of a run was analysed, as sorted JSON {layer: {attr: value}}."""
+    return json.dumps({layer: estimator_attrs(node.attrs)
+                       for layer, node in tree.children.items()},
+                      sort_keys=True, default=lambda v: v.tolist())  # numpy values
 
 
 def analysed_runs(paths: Iterable[str | os.PathLike]) -> list[Path]:

@@ -178,16 +178,17 @@ def group_names(ds: xr.Dataset) -> list[str]:
 def estimator_text(attrs: dict, shown: Sequence[str] | None = None) -> str:
     """A layer's analysis attributes in words, e.g. "quantile, 10 bins, 359 samples";
     ``shown``: only these attributes (those in which runs differ)."""
+    explicit = shown is not None
     shown = set(attrs if shown is None else shown)
     parts = []
     if shown & {"binning", "bins"}:
         parts.append(f"{attrs.get('binning')}, {attrs.get('bins')} bins")
-    if "value_range" in shown and attrs.get("value_range"):
+    if "value_range" in shown and attrs.get("value_range") is not None:
         lo, hi = attrs["value_range"]
         parts.append(f"range [{lo:g}, {hi:g}]")
     if "n_samples" in shown:
         parts.append(f"{attrs.get('n_samples')} samples")
-    if "target" in shown:
+    if "target" in shown and (explicit or attrs.get("target") != "soft"):  # soft: default
         parts.append(f"{attrs.get('target')} target")
     return ", ".join(parts)
 

@@ -327,12 +327,14 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
     analysis = json.loads(capsys.readouterr().out)["analysis"]
     assert analysis["state"] == "up to date"
     hidden = analysis["layers"]["hidden"]
-    assert hidden["step"] == 1 and hidden["binning"] == "fixed, 20 bins, 64 samples"
+    assert hidden["step"] == 1
+    assert hidden["binning"] == "fixed, 20 bins, range [-20, 20], 64 samples"
     assert hidden["classes"] == {"unique": 0.25, "redundant": 0.0, "synergistic": 0.0,
                                  "mixed": 0.75, "none": 0.0}
     assert main(["info", str(logdir / "s0")]) == 0
     assert ("hidden     neurons at step 1: unique 25 %, redundant 0 %, synergistic 0 %, "
-            "mixed 75 %, none 0 %") in capsys.readouterr().out
+            "mixed 75 %, none 0 % (fixed, 20 bins, range [-20, 20], 64 samples)"
+            ) in capsys.readouterr().out
     assert main(["info", str(logdir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.rsplit("; ", 1)[1] for line in lines] == [

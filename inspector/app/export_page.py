@@ -37,11 +37,9 @@ def show(logdir: str, route: Route) -> None:
                "each run's last checkpoint; the class table gives the share of each layer's "
                "neurons per class, the per-neuron table every neuron's atoms. CSV files start "
                "with a `#` provenance header.")
-    table = atom_table(tree)
+    table, classes = atom_table(tree), class_table(tree)
     meta = provenance(tree, "last")
-    for name, kind, build in (("Atom", "atoms", lambda: table),
-                              ("Class", "classes", lambda: class_table(tree))):
-        frame = build()
+    for name, kind, frame in (("Atom", "atoms", table), ("Class", "classes", classes)):
         for col, fmt in zip(st.columns(4), ("csv", "latex", "markdown"), strict=False):
             col.download_button(f"{name} table ({fmt})", write_table(frame, meta, fmt, None),
                                 file_name=f"{kind}.{SUFFIX[fmt]}", mime=MIME[fmt],
@@ -69,7 +67,6 @@ def show(logdir: str, route: Route) -> None:
 
     st.subheader("Figures across runs")
     st.caption("Groups of runs that differ only in their seed, as on the Compare page.")
-    classes = class_table(tree)
     root = tree.ds
     options = {f"classes-{layer}": f"neuron classes per group, layer {layer}"
                for layer in dict.fromkeys(classes.layer)}

@@ -65,6 +65,8 @@ def _analysis(run_dir: Path, fingerprint: str) -> dict:
     """The analysis' state and, where it can be read, each layer's neuron classes at its last
     analysed checkpoint (shares of the layer's neurons) and how it was estimated."""
     from inspector.atom_classes import neuron_class_shares
+    from inspector.collection import estimator_attrs
+    from inspector.curves import estimator_text
     from storage import open_analysis
 
     out: dict = {"state": analysis_state(run_dir, fingerprint)}
@@ -80,8 +82,7 @@ def _analysis(run_dir: Path, fingerprint: str) -> dict:
         shares = neuron_class_shares(last.neuron_class.values, last.entropy.notnull().values)
         out["layers"][layer] = {
             "step": int(last.checkpoint),
-            "binning": f"{node.attrs.get('binning')}, {node.attrs.get('bins')} bins, "
-                       f"{node.attrs.get('n_samples')} samples",
+            "binning": estimator_text(estimator_attrs(node.attrs)),
             "classes": {c: round(float(v), 4) for c, v in shares.items()},
         }
     return out
