@@ -22,6 +22,9 @@ import xarray as xr
 from inspector.pid import lattice
 
 ATOM_CLASSES = ("unique", "redundant", "synergistic", "mixed")
+CLASS_RULE = ("a neuron's class holds more than half of its positive atom mass; mixed when "
+              "none does, none under 1 mbit")
+"""The neuron-class rule in words, for captions (``classify``'s default ``min_bits``)."""
 NEURON_CLASSES = (*ATOM_CLASSES[:3], "mixed", "none")
 
 

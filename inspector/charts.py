@@ -252,6 +252,7 @@ def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:
     rows = table[table.layer == layer]
     if rows.empty:
         raise InfomorphError(f"no runs with a layer {layer!r} in this table")
+    rows = rows.assign(order=rows.neuron_class.map({c: i for i, c in enumerate(CLASS_COLORS)}))
     return alt.Chart(rows).mark_bar().encode(
         y=alt.Y("group:N", title=None, sort=list(dict.fromkeys(rows.group))),
         x=alt.X("mean_share:Q", title="share of the layer's neurons (mean over runs)",
@@ -259,12 +260,10 @@ def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:
                 axis=alt.Axis(format="%", tickCount=5)),
         color=alt.Color("neuron_class:N", scale=class_scale(), title="neuron class",
                         sort=list(CLASS_COLORS)),
-        order=alt.Order("class_order:Q"),
+        order=alt.Order("order:Q"),
         tooltip=[alt.Tooltip("group:N"), alt.Tooltip("neuron_class:N"),
                  alt.Tooltip("mean_share:Q", format=".3f"),
                  alt.Tooltip("sd_share:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")],
-    ).transform_calculate(
-        class_order=f"indexof({list(CLASS_COLORS)}, datum.neuron_class)"
     ).properties(title={"text": f"Neuron classes of layer {layer}",
                         "subtitle": "share of positive atom mass > 1/2 names the class"},
                  width=520, height=alt.Step(28))

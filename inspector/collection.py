@@ -108,6 +108,14 @@ def merged_order(orders: Iterable[Iterable]) -> list:
     return out + [x for x in rank if x not in set(out)]
 
 
+def json_coordinate(ds: xr.Dataset, name: str) -> list[dict]:
+    """A JSON coordinate on ``run`` (``settings``, ``analysis``) as one dict per run; empty
+    dicts where the collection has no such coordinate."""
+    if name not in ds.coords:
+        return [{} for _ in range(ds.sizes.get("run", 0))]
+    return [json.loads(str(v) or "{}") for v in ds[name].values]
+
+
 def run_names(runs: list[Path]) -> list[str]:
     """The ``run`` coordinate of a collection of these run directories: their directory
     names, or their paths where two share a name."""

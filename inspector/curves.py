@@ -14,6 +14,7 @@ import pandas as pd
 import xarray as xr
 
 from inspector.charts import smooth
+from inspector.collection import json_coordinate
 from inspector.errors import InfomorphError
 from inspector.pid import format_goal
 
@@ -142,10 +143,7 @@ def group_names(ds: xr.Dataset) -> list[str]:
     presets = [str(p) for p in ds.preset.values]
     n = len(presets)
     goals = [str(g) for g in ds.goal.values] if "goal" in ds.coords else [""] * n
-    settings = ([json.loads(str(s) or "{}") for s in ds.settings.values]
-                if "settings" in ds.coords else [{}] * n)
-    analyses = ([json.loads(str(a) or "{}") for a in ds.analysis.values]
-                if "analysis" in ds.coords else [{}] * n)
+    settings, analyses = json_coordinate(ds, "settings"), json_coordinate(ds, "analysis")
     names = []
     for i, p in enumerate(presets):
         same = [j for j in range(n) if presets[j] == p]

@@ -22,7 +22,8 @@ import pandas as pd
 import xarray as xr
 
 from inspector import __version__
-from inspector.collection import merged_order
+from inspector.atom_classes import CLASS_RULE
+from inspector.collection import json_coordinate, merged_order
 from inspector.errors import InfomorphError
 
 TABLE_FORMATS = ("csv", "parquet", "markdown", "latex")
@@ -159,8 +160,7 @@ def provenance(tree: xr.DataTree, checkpoint) -> dict:
     """Where a table comes from. ``layers``: each layer's binning, bins, probe samples and
     target; a list of the values where the runs were analysed differently."""
     root = tree.ds
-    analyses = ([json.loads(str(a) or "{}") for a in root.analysis.values]
-                if "analysis" in root.coords else [])
+    analyses = json_coordinate(root, "analysis")
     layers = {}
     for name, node in tree.children.items():
         layers[name] = {}
@@ -186,10 +186,6 @@ def _plain(value):
 
 def _latex_atom(label: str) -> str:
     return "$\\Pi_{" + label.replace("{", "\\{").replace("}", "\\}") + "}$"
-
-
-CLASS_RULE = ("a neuron's class holds more than half of its positive atom mass; mixed when "
-              "none does, none under 1 mbit")
 
 
 def _is_class_table(table: pd.DataFrame) -> bool:

@@ -8,6 +8,7 @@ import streamlit as st
 
 from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
+from inspector.atom_classes import CLASS_RULE
 from inspector.charts import (
     HEATMAP_PICK,
     SIMPLEX_PICK,
@@ -104,10 +105,8 @@ def show(logdir: str, route: Route) -> None:
         with classes:
             left, right = st.columns(2)  # full width would flatten the chart to ~70 px
             vega.draw(chart("classes"), left, width="stretch")
-            right.caption("A neuron's class: the atom class holding more than half of its "
-                          "positive atom mass; mixed when none does, none under 1 mbit. "
-                          "The neurons of each class at one checkpoint: the simplex above, "
-                          "or the table of the first tab.")
+            right.caption(f"Classes: {CLASS_RULE}. The neurons of each class at one "
+                          "checkpoint: the simplex above, or the table of the first tab.")
 
 
 def _heatmap_tab(view: context.LayerView, chart) -> None:

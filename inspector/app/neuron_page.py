@@ -7,7 +7,7 @@ import streamlit as st
 
 from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
-from inspector.atom_classes import ATOM_CLASSES
+from inspector.atom_classes import ATOM_CLASSES, CLASS_RULE
 from inspector.errors import InfomorphError
 from inspector.neuron_charts import (
     atom_table_at,
@@ -58,8 +58,7 @@ def show(logdir: str, route: Route) -> None:
         bits["goal"] = one.goal
     for col, (label, value) in zip(st.columns(4), bits.items(), strict=False):
         col.metric(label, f"{float(value):.4f} bits")
-    st.caption("Class: the atom class holding more than half of the positive atom mass "
-               "(mixed when none does, none below 1 mbit); shares are of the positive mass.")
+    st.caption(f"Class: {CLASS_RULE}; shares are of the positive mass.")
 
     left, right = st.columns(2)
     with left:
