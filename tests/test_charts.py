@@ -265,6 +265,9 @@ def test_class_shares_stack_each_groups_classes_in_class_order(tmp_path):
     assert spec["encoding"]["color"]["scale"]["range"] == list(CLASS_COLORS.values())
     assert spec["encoding"]["x"]["scale"]["domain"] == [0, 1]
     assert spec["encoding"]["y"]["sort"] == ["a", "b"]
+    rows = next(iter(spec["datasets"].values()))
+    assert spec["encoding"]["order"]["field"] == "order"
+    assert {r["neuron_class"]: r["order"] for r in rows} == {"unique": 0, "mixed": 3}
     with pytest.raises(InfomorphError, match="no runs with a layer 'readout'"):
         class_shares(table, "readout")
 
