@@ -45,9 +45,10 @@ def _settings(run: Path) -> str:
                       sort_keys=True, default=str)
 
 
-ESTIMATOR_ATTRS = ("binning", "bins", "value_range", "n_samples", "target")
-"""A layer's analysis attributes that change its estimates: runs analysed with other values
-are not replicates (``inspector.curves.group_names``)."""
+ESTIMATOR_ATTRS = ("sources", "binning", "bins", "value_range", "n_samples", "target")
+"""A layer's analysis attributes that change its estimates or what its atoms mean (a {F} of
+sources F, C is not the {F} of F, C, L): runs with other values are not replicates
+(``inspector.curves.group_names``)."""
 
 
 def estimator_attrs(layer_attrs: Mapping) -> dict:

@@ -179,6 +179,8 @@ def estimator_text(attrs: dict, shown: Sequence[str] | None = None) -> str:
     explicit = shown is not None
     shown = set(attrs if shown is None else shown)
     parts = []
+    if "sources" in shown and attrs.get("sources") is not None:
+        parts.append("sources " + ", ".join(map(str, attrs["sources"])))
     if shown & {"binning", "bins"}:
         parts.append(f"{attrs.get('binning')}, {attrs.get('bins')} bins")
     if "value_range" in shown and attrs.get("value_range") is not None:

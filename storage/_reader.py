@@ -8,6 +8,7 @@ checkpoints are ever shown: a checkpoint being written is invisible until it is 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -113,10 +114,15 @@ class Run:
 
     @property
     def fingerprint(self) -> str:
-        """Cheap identity of run.h5's content: size, modification time, complete checkpoints
-        (an analysis records it to tell whether it is up to date)."""
-        stat = self.file.stat()
-        return f"{stat.st_size}:{stat.st_mtime_ns}:{self.n_checkpoints}"
+        """Cheap identity of run.h5's content that survives copying the file (``cp``,
+        ``scp`` and ``git`` do not keep modification times): size, complete checkpoints,
+        the finished flag and a digest of the provenance, which says when and where the run
+        started. An analysis records it to tell whether it is up to date."""
+        with self._open() as f:
+            n = int(f["complete"][0])
+            finished = int(f["status"][0]) == STATUS_FINISHED
+        origin = hashlib.sha1(json.dumps(self.provenance, sort_keys=True).encode()).hexdigest()
+        return f"{self.file.stat().st_size}:{n}:{int(finished)}:{origin[:12]}"
 
     @property
     def checkpoints(self) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The analysis layer: known gates through a run file, invariants on trained runs, refusals."""
 
+import os
 from math import log2
 
 import numpy as np
@@ -9,6 +10,7 @@ import xarray as xr
 from inspector.analysis import AnalysisSettings, analyze, analyze_run
 from inspector.cli import main
 from inspector.errors import InfomorphError
+from inspector.logdir import analysis_state
 from inspector.pid.distributions import CATALOGUE
 from storage import (
     LayerRecord,
@@ -18,6 +20,7 @@ from storage import (
     RunWriter,
     SourceSpec,
     open_analysis,
+    open_run,
     write_analysis,
 )
 from training.config import make_config
@@ -27,7 +30,7 @@ GATES = ("xor", "and", "unq", "copy")
 
 
 def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None,
-             lateral=False):
+             lateral=False, finish=True):
     """A run whose hidden neuron k outputs gate k of its two binned sources (F, C): sources at
     -10 / +10 land in different fixed bins; theta is the gate's (binary) output. ``lateral``
     adds a third source L, a copy of F (a trivariate lattice)."""
@@ -65,7 +68,8 @@ def gate_run(run_dir, checkpoints=2, layer_name="hidden", goal=None, config=None
                 },
                 metrics={"loss": 0.0},
             )
-        w.finish()
+        if finish:
+            w.finish()
     return run_dir
 
 
@@ -134,6 +138,25 @@ def test_analysis_file_is_written_once_and_recomputed_when_settings_change(tmp_p
     _, written = analyze_run(run_dir, AnalysisSettings(bins=4))
     assert written
     assert open_analysis(run_dir)["hidden"].attrs["bins"] == 4
+
+
+def test_an_analysis_stays_up_to_date_when_its_run_is_copied_and_not_when_it_grows(tmp_path):
+    run_dir = gate_run(tmp_path / "g")
+    analyze_run(run_dir)
+    copy = tmp_path / "copy" / "g"
+    copy.mkdir(parents=True)
+    for name in ("run.h5", "analysis.nc"):  # as cp or scp do: new modification times
+        (copy / name).write_bytes((run_dir / name).read_bytes())
+    os.utime(copy / "run.h5", ns=(1, 1))
+    assert analysis_state(copy, open_run(copy).fingerprint) == "up to date"
+    assert analyze_run(copy) == (copy / "analysis.nc", False)
+    # a resumed run (new provenance) and its new checkpoint make the analysis stale
+    analyze_run(gate_run(tmp_path / "r", finish=False))
+    fingerprint = open_run(tmp_path / "r").fingerprint
+    with RunWriter.resume(tmp_path / "r") as w:
+        w.finish()
+    assert open_run(tmp_path / "r").fingerprint != fingerprint
+    assert analysis_state(tmp_path / "r", open_run(tmp_path / "r").fingerprint) == "stale"
 
 
 @pytest.mark.parametrize(

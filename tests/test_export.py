@@ -359,3 +359,45 @@ def test_load_metrics_reads_runs_with_or_without_an_analysis(logdir):
     assert ds.goal.values.tolist()[:2] == analysed.goal.values.tolist()
     with pytest.raises(InfomorphError, match="no runs"):
         load_metrics()
+
+
+def test_export_atom_choice_for_tables_and_figures(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    analyze_run(gate_run(logs / "tri", lateral=True))
+    analyze_run(gate_run(logs / "bi"))
+    assert main(["export", str(logs), "--format", "csv", "--atom", "{FC}", "--atom", "{F}"]) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out), comment="#")
+    assert set(table.atom) == {"{F}", "{FC}"} and len(table) == 4  # 2 atoms x 2 groups
+    # a {F} of sources F, C is not the {F} of F, C, L: never pooled
+    assert set(table.group) == {"gates [hidden: sources F, C]", "gates [hidden: sources F, C, L]"}
+    for argv, message in (
+        (["--format", "csv", "--atom", "{Z}"], "Unknown atom '{Z}'; choose one of: {F}{C}{L},"),
+        (["--format", "csv", "--classes", "--atom", "{F}"], "--classes tables have none"),
+        (["--format", "svg", "--atom", "{F}", "--atom", "{C}"], "figures take one --atom"),
+    ):
+        assert main(["export", str(logs), *argv]) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+    # a three-source atom: a heatmap for the run that has it, the other figures for both
+    out = tmp_path / "figs"
+    argv = ["export", str(logs), "--format", "svg", "--atom", "{F}{C}{L}", "-o", str(out)]
+    assert main(argv) == 0
+    assert (out / "tri-hidden-heatmap.svg").exists()
+    assert not (out / "bi-hidden-heatmap.svg").exists()
+    assert (out / "bi-hidden-composition.svg").exists()
+
+
+def test_export_checks_every_run_before_writing_and_warns_about_changed_runs(logdir, tmp_path,
+                                                                           capsys):
+    # a run whose run.h5 was lost after its analysis: exported, with a warning
+    run_h5 = logdir / "s1" / "run.h5"
+    run_h5.write_bytes(run_h5.read_bytes()[:4000])
+    assert main(["export", str(logdir), "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("warning: cannot open") and "exported as it was written" in err
+    # a damaged analysis: one line, and not a single figure written
+    (logdir / "s0" / "analysis.nc").write_bytes(b"not netcdf")
+    out = tmp_path / "figs"
+    assert main(["export", str(logdir), "--format", "svg", "-o", str(out)]) == 2
+    assert "s0/analysis.nc is not a readable analysis file" in capsys.readouterr().err
+    assert not out.exists() or not any(out.iterdir())

@@ -128,6 +128,11 @@ def test_cli_samples_mode(tmp_path, capsys):
     assert main(["pid", str(csv), "--samples", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert abs(out["atoms"]["{1}{2}"] - log2(2 / 3)) < TOL
+    # a constant target: every quantity is exactly zero, none printed as -0.0
+    csv.write_text("a,b,t\n0,0,1\n1,0,1\n")
+    assert main(["pid", str(csv), "--samples", "--json"]) == 0
+    text = capsys.readouterr().out
+    assert "-0.0" not in text and json.loads(text)["entropy"] == 0.0
 
 
 def test_cli_table_output(tmp_path, capsys):

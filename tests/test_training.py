@@ -267,6 +267,11 @@ def test_train_cli_with_toml_config(tmp_path, capsys):
     assert run.config["preset"] == "readout-only" and run.config["probe_size"] == 32
     assert main(argv) == 2
     assert "already exists" in capsys.readouterr().err
+    # A name may nest (sweep/seed0) but never leave the LOGDIR.
+    for name in ("../escape", str(tmp_path / "abs"), "a/../../b", ""):
+        assert main([*argv[:-3], "--name", name, "--quiet"]) == 2, name
+        assert "must be a directory inside the LOGDIR" in capsys.readouterr().err
+    assert not (tmp_path / "escape").exists() and not (tmp_path / "abs").exists()
     a_file = tmp_path / "notes.txt"
     a_file.write_text("keep me")
     assert main(["train", "--config", str(toml), "--logdir", str(a_file), "--quiet"]) == 2

@@ -400,12 +400,24 @@ def default_run_name(config: TrainConfig) -> str:
     return f"{config.preset}-{config.data}-h{config.hidden}-s{config.seed}-{stamp}"
 
 
+def check_run_name(name: str) -> str:
+    """``name`` if it names a directory inside the LOGDIR (``seed0`` or ``sweep/seed0``);
+    an absolute path or a ``..`` would write the run elsewhere."""
+    parts = Path(name).parts
+    if not parts or Path(name).is_absolute() or ".." in parts or name != name.strip():
+        raise InfomorphError(
+            f"run name {name!r} must be a directory inside the LOGDIR (e.g. 'seed0' or "
+            "'sweep/seed0'), without '..' or a leading '/'"
+        )
+    return name
+
+
 def train(
     config: TrainConfig, logdir: str | Path, name: str | None = None, progress: bool = True
 ) -> Path:
     """Train one run into ``logdir/name`` and return the run directory."""
     keep_freed_memory()
-    run_dir = Path(logdir) / (name or default_run_name(config))
+    run_dir = Path(logdir) / check_run_name(default_run_name(config) if name is None else name)
     if (run_dir / "run.h5").exists():
         raise InfomorphError(
             f"run {run_dir} already exists; choose another --name, or continue it with --resume"

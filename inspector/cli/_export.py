@@ -32,7 +32,9 @@ def register(sub) -> None:
     kind.add_argument("--neurons", action="store_true", help="per-neuron table")
     kind.add_argument("--classes", action="store_true",
                       help="share of neurons per class, per group of runs")
-    p.add_argument("--atom", default=None, help="heatmap atom (default: the largest)")
+    p.add_argument("--atom", action="append", default=None,
+                   help="tables: keep only this atom's rows (repeatable); figures: the "
+                   "heatmap's atom (default: each layer's largest)")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="table file (default: stdout) or figure directory")
     p.set_defaults(run=run)
@@ -63,9 +65,15 @@ def run(args) -> int:
         return _figures(args, checkpoint)
     if args.neurons and args.format in ("markdown", "latex"):
         raise InfomorphError("--neurons tables are long: export them as csv or parquet")
+    if args.classes and args.atom:
+        raise InfomorphError("--atom chooses atoms of atom tables; --classes tables have none")
+    _warn(args.paths)
     tree = load(*args.paths)
+    _check_atoms(tree, args.atom)
     build = neuron_table if args.neurons else class_table if args.classes else atom_table
     table = build(tree, checkpoint)
+    if args.atom:
+        table = table[table.atom.isin(args.atom)].reset_index(drop=True)
     result = write_table(table, provenance(tree, checkpoint), args.format, args.output)
     if args.output is None:
         sys.stdout.write(result)
@@ -89,10 +97,13 @@ def _figures(args, checkpoint) -> int:
     from inspector.export import class_table
     from storage import open_analysis
 
+    if args.atom and len(args.atom) > 1:
+        raise InfomorphError("figures take one --atom (the heatmap's)")
+    _warn(args.paths)
+    # Everything is read and checked before the first figure is written.
+    collection = load(*args.paths)
+    _check_atoms(collection, args.atom)
     runs = analysed_runs(args.paths)
-    if not runs:
-        raise InfomorphError(f"no analysed runs below {', '.join(map(str, args.paths))}; "
-                             "run `infomorph analyze` first")
     out = args.output or Path("figures")
     if out.exists() and not out.is_dir():
         raise InfomorphError(f"{out} is a file; figures need an output directory")
@@ -103,15 +114,16 @@ def _figures(args, checkpoint) -> int:
         for layer, node in tree.children.items():
             ds = node.ds
             step = None if checkpoint == "last" else checkpoint
-            atom = args.atom or largest_atom(ds)
-            charts = {"composition": atom_composition(ds), "simplex": class_simplex(ds, step),
-                      "heatmap": atom_heatmap(ds, atom), "classes": class_timeline(ds)}
+            charts = {"composition": atom_composition(ds), "simplex": class_simplex(ds, step)}
+            atom = args.atom[0] if args.atom else largest_atom(ds)
+            if atom in ds.atom.values:  # a layer of other sources lacks a chosen atom
+                charts["heatmap"] = atom_heatmap(ds, atom)
+            charts["classes"] = class_timeline(ds)
             for name, chart in charts.items():
                 save_chart(chart, out / f"{run_dir.name}-{layer}-{name}.{args.format}")
                 written += 1
     # Across runs: each layer's neuron classes per group of runs (seeds averaged), and the
     # task metrics over training as mean +- s.d. bands per group.
-    collection = load(*args.paths)
     classes = class_table(collection, checkpoint)
     for layer in dict.fromkeys(classes.layer):
         save_chart(class_shares(classes, layer), out / f"classes-{layer}.{args.format}")
@@ -123,3 +135,28 @@ def _figures(args, checkpoint) -> int:
         written += 1
     print(f"wrote {written} figures to {out}", file=sys.stderr)
     return 0
+
+
+def _check_atoms(tree, atoms: list[str] | None) -> None:
+    """Every chosen atom belongs to the lattice of at least one layer."""
+    known = list(dict.fromkeys(str(a) for node in tree.children.values()
+                               for a in node.ds.atom.values))
+    unknown = [a for a in atoms or () if a not in known]
+    if unknown:
+        raise InfomorphError(f"Unknown atom {unknown[0]!r}; choose one of: {', '.join(known)}.")
+
+
+def _warn(paths) -> None:
+    """Tell on stderr which analyses no longer match their run (they are exported as they
+    are: an analysis holds everything a table or figure needs)."""
+    from inspector.collection import analysed_runs
+    from inspector.logdir import describe
+
+    for run_dir in analysed_runs(paths):
+        entry = describe(run_dir.name, run_dir)
+        if entry.error:
+            print(f"warning: {entry.error}; its analysis is exported as it was written",
+                  file=sys.stderr)
+        elif entry.analysis == "stale":
+            print(f"warning: {run_dir} has changed since it was analysed; run `infomorph "
+                  f"analyze {run_dir}` to include its new checkpoints", file=sys.stderr)

@@ -82,7 +82,8 @@ def _analysis(run_dir: Path, fingerprint: str) -> dict:
         shares = neuron_class_shares(last.neuron_class.values, last.entropy.notnull().values)
         out["layers"][layer] = {
             "step": int(last.checkpoint),
-            "binning": estimator_text(estimator_attrs(node.attrs)),
+            # the layer's sources are in the run's summary already
+            "binning": estimator_text({**estimator_attrs(node.attrs), "sources": None}),
             "classes": {c: round(float(v), 4) for c, v in shares.items()},
         }
     return out

@@ -140,6 +140,11 @@ def _fmt(x: float) -> str:
     return f"{_clean(x): .9f}"
 
 
+def _number(x) -> float:
+    """A float for JSON; -0.0 (a zero entropy computed as -sum 0) becomes 0.0."""
+    return float(x) + 0.0
+
+
 def _clean(x: float) -> float:
     # Round-off below the printed precision would show as "-0.000000000".
     return 0.0 if abs(x) < 5e-10 else x
@@ -157,16 +162,16 @@ def run(args) -> int:
         "target": args.target,
         "units": "bits",
         "measure": MEASURE,
-        "atoms": dict(zip(labels, map(float, ds.pid.values), strict=True)),
-        "informative": dict(zip(labels, map(float, ds.pid_informative.values), strict=True)),
+        "atoms": dict(zip(labels, map(_number, ds.pid.values), strict=True)),
+        "informative": dict(zip(labels, map(_number, ds.pid_informative.values), strict=True)),
         "misinformative": dict(
-            zip(labels, map(float, ds.pid_misinformative.values), strict=True)
+            zip(labels, map(_number, ds.pid_misinformative.values), strict=True)
         ),
-        "mutual_information": float(ds.mutual_information),
-        "entropy": float(ds.entropy),
-        "residual_entropy": float(ds.residual_entropy),
+        "mutual_information": _number(ds.mutual_information),
+        "entropy": _number(ds.entropy),
+        "residual_entropy": _number(ds.residual_entropy),
         "source_information": dict(
-            zip(sources, map(float, ds.source_information.values), strict=True)
+            zip(sources, map(_number, ds.source_information.values), strict=True)
         ),
     }
     local = None
@@ -220,10 +225,10 @@ def _pointwise_rows(local, sources, source_values, target_values, target, labels
             "sources": {s: source_values[i][index[i]] for i, s in enumerate(sources)},
             "target": target_values[index[-1]],
             "p": float(prob[index]),
-            "atoms": dict(zip(labels, map(float, atoms), strict=True)),
-            "informative": dict(zip(labels, map(float, local.pid_informative.values[index]),
+            "atoms": dict(zip(labels, map(_number, atoms), strict=True)),
+            "informative": dict(zip(labels, map(_number, local.pid_informative.values[index]),
                                     strict=True)),
-            "misinformative": dict(zip(labels, map(float,
+            "misinformative": dict(zip(labels, map(_number,
                                                    local.pid_misinformative.values[index]),
                                        strict=True)),
         })
