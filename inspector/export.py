@@ -56,7 +56,8 @@ SIGNIFICANCE = 0.05
 
 
 def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
-    """Tidy table: group, preset, goal, layer, atom, mean_bits, sd_bits, n (runs), steps,
+    """Tidy table: group, preset, goal, layer, sources (of the layer's lattice, e.g.
+    "F,C,L": an atom's meaning depends on them), atom, mean_bits, sd_bits, n (runs), steps,
     and ``significant_share``: the share of the neurons (over the group's runs analysed with
     shuffles) whose atom has a shuffle-null p value below ``SIGNIFICANCE``, NaN without
     shuffles."""
@@ -65,6 +66,7 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
     rows = []
     for layer, node in tree.children.items():
         ds = _at_checkpoint(node.ds, checkpoint)
+        sources = _sources(ds, layer)
         layer_mean = ds.pid.mean("neuron", skipna=True)  # (run, atom)
         # share of the neurons whose atom beats the shuffle null (runs analysed with shuffles)
         significant = ((ds.p_value < SIGNIFICANCE).where(ds.p_value.notnull())
@@ -89,6 +91,7 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                         "preset": key[1],
                         "goal": key[2],
                         "layer": layer,
+                        "sources": sources[runs[0]],  # a group's runs share their lattice
                         "atom": str(atom),
                         "mean_bits": float(v.mean()),
                         "sd_bits": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
@@ -133,7 +136,8 @@ def class_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFra
 
 
 def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
-    """Tidy per-neuron table: run, preset, seed, layer, step, neuron, class, atom, bits."""
+    """Tidy per-neuron table: run, preset, seed, layer, sources, step, neuron, class, atom,
+    bits."""
     frames = []
     for layer, node in tree.children.items():
         ds = _at_checkpoint(node.ds, checkpoint)
@@ -146,14 +150,24 @@ def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFr
                 "preset": ds.preset.values,
                 "seed": ds.seed.values,
                 "step": ds.step.values,
+                "sources": _sources(ds, layer),
             }
         )
         frame = frame[["run", "neuron", "atom", "bits", "neuron_class"]].merge(meta, on="run")
         frame.insert(1, "layer", layer)
         frames.append(frame.dropna(subset=["bits"]))
     return pd.concat(frames, ignore_index=True)[
-        ["run", "preset", "seed", "layer", "step", "neuron", "neuron_class", "atom", "bits"]
+        ["run", "preset", "seed", "layer", "sources", "step", "neuron", "neuron_class", "atom",
+         "bits"]
     ]
+
+
+def _sources(ds: xr.Dataset, layer: str) -> list[str]:
+    """Per run, the sources of its ``layer`` as "F,C,L" (the layer's source coordinate for
+    runs whose analysis does not record them)."""
+    fallback = ",".join(map(str, ds.source.values)) if "source" in ds.coords else ""
+    return [",".join(a[layer]["sources"]) if a.get(layer, {}).get("sources") else fallback
+            for a in json_coordinate(ds, "analysis")]
 
 
 def provenance(tree: xr.DataTree, checkpoint) -> dict:
@@ -192,26 +206,36 @@ def _is_class_table(table: pd.DataFrame) -> bool:
     return "neuron_class" in table
 
 
-def _wide(table: pd.DataFrame, fmt) -> tuple[list[str], list[list[str]]]:
-    """One row per (group, layer), one column per atom (or neuron class)."""
+def _blocks(table: pd.DataFrame, fmt) -> list[tuple[str, list[str], list[list[str]]]]:
+    """Wide tables: one row per (group, layer), one column per atom (or neuron class); one
+    block per lattice (sources), since an atom's meaning depends on them. Each block is
+    (its sources, "" for class tables; header; rows)."""
     if _is_class_table(table):
         key, mean, sd = "neuron_class", "mean_share", "sd_share"
-        columns = list(dict.fromkeys(table.neuron_class))  # NEURON_CLASSES' order
+        parts = [("", table)]
     else:
         key, mean, sd = "atom", "mean_bits", "sd_bits"
+        parts = list(table.groupby("sources", sort=False))
+    blocks = []
+    for sources, part in parts:
         # every run's atoms in their lattice order (collection.merged_order)
-        columns = merged_order(group.atom for _, group in table.groupby(["group", "layer"],
-                                                                         sort=False))
-    header = ["preset", "layer", "n", *columns]  # the preset column holds the group's label
-    body = []
-    for (group_name, layer), group in table.groupby(["group", "layer"], sort=False):
-        cells = {getattr(r, key): fmt(getattr(r, mean), getattr(r, sd))
-                 for r in group.itertuples()}
-        body.append(
-            [str(group_name), str(layer), str(int(group.n.max())),
-             *[cells.get(c, "") for c in columns]]
-        )
-    return header, body
+        columns = list(dict.fromkeys(part[key])) if _is_class_table(table) else merged_order(
+            group[key] for _, group in part.groupby(["group", "layer"], sort=False))
+        header = ["preset", "layer", "n", *columns]  # the preset column holds the group label
+        body = []
+        for (group_name, layer), group in part.groupby(["group", "layer"], sort=False):
+            cells = {getattr(r, key): fmt(getattr(r, mean), getattr(r, sd))
+                     for r in group.itertuples()}
+            body.append([str(group_name), str(layer), str(int(group.n.max())),
+                         *[cells.get(c, "") for c in columns]])
+        blocks.append((str(sources).replace(",", ", "), header, body))
+    return blocks
+
+
+def _fixed(x: float) -> str:
+    """Three decimals; a value that rounds to zero is 0.000, not -0.000."""
+    text = f"{x:.3f}"
+    return "0.000" if text == "-0.000" else text
 
 
 def _what(table: pd.DataFrame, meta: dict) -> str:
@@ -225,23 +249,26 @@ def _what(table: pd.DataFrame, meta: dict) -> str:
 
 def to_markdown(table: pd.DataFrame, meta: dict) -> str:
     def fmt(m, s):
-        return f"{m:.3f}" + ("" if np.isnan(s) else f" ± {s:.3f}")
+        return _fixed(m) + ("" if np.isnan(s) else f" ± {_fixed(s)}")
 
-    header, body = _wide(table, fmt)
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(row) + " |" for row in body]
-    lines.append("")
+    blocks = _blocks(table, fmt)
+    lines = []
+    for sources, header, body in blocks:
+        if len(blocks) > 1:
+            lines += [f"Layers with sources {sources}:", ""]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in body]
+        lines.append("")
     lines.append(_what(table, meta) + "." + _other_steps(table))
     return "\n".join(lines) + "\n"
 
 
 def to_latex(table: pd.DataFrame, meta: dict) -> str:
     def fmt(m, s):
-        return f"${m:.3f}$" if np.isnan(s) else f"${m:.3f} \\pm {s:.3f}$"
+        return f"${_fixed(m)}$" if np.isnan(s) else f"${_fixed(m)} \\pm {_fixed(s)}$"
 
-    header, body = _wide(table, fmt)
-    columns = header[3:]
-    titles = columns if _is_class_table(table) else [_latex_atom(a) for a in columns]
+    blocks = _blocks(table, fmt)
+    width = max(len(header) - 3 for _, header, _ in blocks)
     if _is_class_table(table):
         what = (f"Share of each layer's neurons in each class ({CLASS_RULE}; "
                 "I$^{\\mathrm{sx}}$ atoms): mean $\\pm$ s.d. over $n$ runs at checkpoint "
@@ -259,13 +286,19 @@ def to_latex(table: pd.DataFrame, meta: dict) -> str:
         + "; needs \\usepackage{booktabs}",
         "\\begin{table}",
         "\\centering",
-        "\\begin{tabular}{ll r" + "r" * len(columns) + "}",
+        "\\begin{tabular}{ll r" + "r" * width + "}",
         "\\toprule",
-        "Preset & Layer & $n$ & " + " & ".join(titles) + " \\\\",
-        "\\midrule",
     ]
-    for row in body:
-        lines.append(" & ".join([*map(_latex_text, row[:3]), *row[3:]]) + " \\\\")
+    for i, (sources, header, body) in enumerate(blocks):
+        titles = (header[3:] if _is_class_table(table)
+                  else [_latex_atom(a) for a in header[3:]])
+        if len(blocks) > 1:  # one header per lattice: an atom means other things in each
+            lines += [*(["\\midrule"] if i else []),
+                      f"\\multicolumn{{{width + 3}}}{{l}}{{Sources {_latex_text(sources)}}} "
+                      "\\\\"]
+        lines += ["Preset & Layer & $n$ & " + " & ".join(titles) + " \\\\", "\\midrule"]
+        for row in body:
+            lines.append(" & ".join([*map(_latex_text, row[:3]), *row[3:]]) + " \\\\")
     lines += [
         "\\bottomrule",
         "\\end{tabular}",

@@ -212,8 +212,9 @@ def test_runs_with_other_lattices_keep_the_lattice_order(tmp_path, capsys):
     assert table[table.preset == "tri"].atom.tolist() == three
     assert table[table.preset == "gates"].atom.tolist() == ["{F}{C}", "{F}", "{C}", "{FC}"]
     assert main(["export", str(tmp_path), "--format", "markdown"]) == 0
-    header = capsys.readouterr().out.splitlines()[0]
-    assert header.startswith("| preset | layer | n | " + " | ".join(three) + " |")
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "Layers with sources F, C, L:"
+    assert lines[2] == "| preset | layer | n | " + " | ".join(three) + " |"
 
 
 def test_runs_analysed_with_other_binnings_are_not_pooled(logdir, capsys):
@@ -335,10 +336,13 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
     assert ("hidden     neurons at step 1: unique 25 %, redundant 0 %, synergistic 0 %, "
             "mixed 75 %, none 0 % (fixed, 20 bins, range [-20, 20], 64 samples)"
             ) in capsys.readouterr().out
+    gate_run(logdir / "sweep" / "s2")
     assert main(["info", str(logdir)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.rsplit("; ", 1)[1] for line in lines] == [
-        "analysis up to date", "analysis up to date", "analysis missing"]
+        "analysis up to date", "analysis up to date", "analysis missing", "analysis missing"]
+    # runs named as the inspector names them: their path below the LOGDIR
+    assert [line.split(":")[0] for line in lines] == ["s0", "s1", "sweep/s2", "unanalysed"]
     # a damaged analysis file: said, not raised
     analysis_file = logdir / "s0" / "analysis.nc"
     analysis_file.write_bytes(analysis_file.read_bytes()[:4096])
@@ -370,6 +374,22 @@ def test_export_atom_choice_for_tables_and_figures(tmp_path, capsys):
     assert set(table.atom) == {"{F}", "{FC}"} and len(table) == 4  # 2 atoms x 2 groups
     # a {F} of sources F, C is not the {F} of F, C, L: never pooled
     assert set(table.group) == {"gates [hidden: sources F, C]", "gates [hidden: sources F, C, L]"}
+    assert table.set_index("group").sources.to_dict() == {
+        "gates [hidden: sources F, C]": "F,C", "gates [hidden: sources F, C, L]": "F,C,L"}
+    # wide tables: one block (with its own atom columns) per lattice
+    assert main(["export", str(logs), "--format", "markdown"]) == 0
+    text = capsys.readouterr().out
+    blocks = text.split("Layers with sources ")[1:]
+    assert [b.split(":")[0] for b in blocks] == ["F, C", "F, C, L"]
+    assert blocks[0].splitlines()[2] == "| preset | layer | n | {F}{C} | {F} | {C} | {FC} |"
+    assert "-0.000" not in text
+    assert main(["export", str(logs), "--format", "latex"]) == 0
+    text = capsys.readouterr().out
+    assert text.count("\\multicolumn{21}{l}{Sources F, C") == 2
+    assert text.count("Preset & Layer & $n$") == 2
+    assert main(["export", str(logs / "tri"), "--format", "latex"]) == 0
+    assert "Sources" not in capsys.readouterr().out  # one lattice: one plain table
+    assert set(neuron_table(load(logs)).sources) == {"F,C", "F,C,L"}
     for argv, message in (
         (["--format", "csv", "--atom", "{Z}"], "Unknown atom '{Z}'; choose one of: {F}{C}{L},"),
         (["--format", "csv", "--classes", "--atom", "{F}"], "--classes tables have none"),

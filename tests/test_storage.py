@@ -273,7 +273,7 @@ def test_info_on_a_logdir_keeps_going_past_a_bad_run(tmp_path, capsys):
     assert len(lines) == 3
     assert lines[0].startswith("a: finished, 3 checkpoints (last step 25)")
     assert lines[1].startswith("broken: error: ")
-    assert lines[2].startswith("b: crashed/incomplete, 2 checkpoints")
+    assert lines[2].startswith("nested/b: crashed/incomplete, 2 checkpoints")
     assert "1 of 3 runs could not be read" in out.err
 
 

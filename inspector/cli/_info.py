@@ -42,13 +42,14 @@ def run(args) -> int:
         raise InfomorphError(f"no runs below {path} (a run is a directory holding {RUN_FILE})")
     summaries, failed = [], 0
     for run_dir in runs:
+        name = run_dir.relative_to(path).as_posix()  # as the inspector names it: sweep/seed0
         try:
             run_ = open_run(run_dir)
-            summaries.append({**run_.summary(),
+            summaries.append({**run_.summary(), "run": name,
                               "analysis": {"state": analysis_state(run_dir, run_.fingerprint)}})
         except InfomorphError as err:
             failed += 1
-            summaries.append({"run": str(run_dir.relative_to(path)), "error": str(err)})
+            summaries.append({"run": name, "error": str(err)})
     if args.json:
         print(json.dumps(summaries, indent=2))
     else:
