@@ -347,7 +347,9 @@ def test_corrupt_run_among_good_ones(trained_logdir, tmp_path, monkeypatch):
     assert list(at.dataframe[0].value.run) == [the_run(trained_logdir)]
     at = app(tmp_path / "l", monkeypatch, run="bad")
     no_traceback(at)
-    assert at.warning or at.error
+    # its run file is damaged: said so, and no analysis offered that could only fail
+    assert any(t.startswith("Run 'bad' cannot be read: ") for t in texts(at.error))
+    assert not [b for b in at.button if b.key == "analyse-one"]
 
 
 def test_unanalysed_run_is_offered_an_analysis(trained_logdir, tmp_path, monkeypatch):

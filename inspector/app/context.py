@@ -64,6 +64,10 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
         raise InfomorphError(f"no run named {route.run!r} in this LOGDIR")
     if route.run is not None and route.run not in names:
         state = states[route.run]
+        error = next(e.error for e in data.entries(logdir) if e.name == route.run)
+        if error:  # run.h5 itself is damaged: analysing it again cannot help
+            st.error(f"Run {route.run!r} cannot be read: {error}")
+            return None
         st.warning(f"Run {route.run!r} has no analysis yet." if state != "unreadable" else
                    f"Run {route.run!r} has no readable analysis (analysis.nc is damaged).")
         if st.button("Analyse it now", key="analyse-one"):
