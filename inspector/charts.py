@@ -50,6 +50,20 @@ def _subtitle(ds: xr.Dataset) -> str:
             f"per source ({ds.attrs.get('binning', '?')}), I^sx in bits")
 
 
+def estimates_text(ds: xr.Dataset, layer: str) -> str:
+    """``_subtitle`` for one layer of a ``load``-ed collection: each value the runs have, e.g.
+    "359, 2048 probe samples, 20 bins per source (fixed), I^sx in bits"."""
+    from inspector.collection import json_coordinate
+
+    attrs = [a[layer] for a in json_coordinate(ds, "analysis") if layer in a]
+
+    def values(key: str) -> str:
+        return ", ".join(str(v) for v in dict.fromkeys(a.get(key, "?") for a in attrs)) or "?"
+
+    return (f"{values('n_samples')} probe samples, {values('bins')} bins per source "
+            f"({values('binning')}), I^sx in bits")
+
+
 def finite_max(values: np.ndarray) -> float:
     """Largest finite |value|, 1.0 when there is none: the half-width of a diverging scale."""
     finite = np.abs(values[np.isfinite(values)])
@@ -246,9 +260,10 @@ def class_timeline(ds: xr.Dataset) -> alt.Chart:
                         "subtitle": _subtitle(ds)}, width=520, height=320)
 
 
-def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:
+def class_shares(table: pd.DataFrame, layer: str, estimates: str = "") -> alt.Chart:
     """Share of one layer's neurons per class, one stacked bar per group of runs, from
-    ``inspector.export.class_table`` (mean over the group's runs; s.d. and n in the tooltip)."""
+    ``inspector.export.class_table`` (mean over the group's runs; s.d. and n in the tooltip);
+    ``estimates``: how the atoms were estimated (``estimates_text``), for the subtitle."""
     rows = table[table.layer == layer]
     if rows.empty:
         raise InfomorphError(f"no runs with a layer {layer!r} in this table")
@@ -265,7 +280,8 @@ def class_shares(table: pd.DataFrame, layer: str) -> alt.Chart:
                  alt.Tooltip("mean_share:Q", format=".3f"),
                  alt.Tooltip("sd_share:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")],
     ).properties(title={"text": f"Neuron classes of layer {layer}",
-                        "subtitle": "share of positive atom mass > 1/2 names the class"},
+                        "subtitle": "; ".join(filter(None, (
+                            "share of positive atom mass > 1/2 names the class", estimates)))},
                  width=520, height=alt.Step(28))
 
 

@@ -80,8 +80,9 @@ def goal_attainment_curve(ds: xr.Dataset, smoothing: float = 0.0) -> alt.Chart:
 
 def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
                title: str = "", y_title: str | None = None, smoothing: float = 0.0,
-               groups: Sequence[str] | None = None) -> alt.Chart:
-    """Mean +- s.d. over runs (seeds) per group along ``checkpoint``.
+               groups: Sequence[str] | None = None, estimates: str = "") -> alt.Chart:
+    """Mean +- s.d. over runs (seeds) per group along ``checkpoint``; ``estimates``: how
+    atoms were estimated (``inspector.charts.estimates_text``), for the subtitle of atoms.
 
     ``frame``: long, with columns ``group``, ``run``, ``checkpoint`` and ``value``; runs
     missing a checkpoint are left out of that checkpoint's statistics (n in the tooltip).
@@ -107,7 +108,8 @@ def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
                          alt.Tooltip("mean:Q", format=".4f"),
                          alt.Tooltip("sd:Q", format=".4f"), alt.Tooltip("n:Q")])
             ).properties(title={"text": title or value,
-                                "subtitle": "mean ± s.d. over runs of each group"},
+                                "subtitle": "; ".join(filter(None, (
+                                    "mean ± s.d. over runs of each group", estimates)))},
                          width=520, height=340 + 20 * len(domain))  # room for the legend
 
 

@@ -233,6 +233,14 @@ def test_runs_analysed_with_other_binnings_are_not_pooled(logdir, capsys):
     header = capsys.readouterr().out.splitlines()
     layers = next(line for line in header if line.startswith("# layers: "))
     assert '"binning": ["fixed", "quantile"], "bins": [20, 4]' in layers
+    # figures across these runs name every binning they pool from (DESIGN: samples and
+    # bins beside every figure)
+    from inspector.charts import class_shares, estimates_text
+
+    text = estimates_text(tree["hidden"].ds, "hidden")
+    assert text == "64 probe samples, 20, 4 bins per source (fixed, quantile), I^sx in bits"
+    chart = class_shares(class_table(tree), "hidden", text).to_dict()
+    assert chart["title"]["subtitle"].endswith("; " + text)
 
 
 def test_runs_of_one_preset_with_other_goals_form_their_own_groups(tmp_path):

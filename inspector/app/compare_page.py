@@ -10,7 +10,7 @@ import xarray as xr
 from inspector.app import context, data, nav, vega
 from inspector.app.route import Route
 from inspector.atom_classes import NEURON_CLASSES
-from inspector.charts import class_shares
+from inspector.charts import class_shares, estimates_text
 from inspector.collection import run_names
 from inspector.curves import group_names, layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
@@ -82,11 +82,12 @@ def show(logdir: str, route: Route) -> None:
         atom = nav.pick("Atom", atoms, atoms[0], key=f"compare-atom-{layer}")
         vega.draw(seed_bands(layer_means(ds, atom), "value",
                              title=f"{atom} of layer {layer} (layer mean)",
-                             y_title="bits", smoothing=smooth, groups=groups),
+                             y_title="bits", smoothing=smooth, groups=groups,
+                             estimates=estimates_text(ds, layer)),
                   width="stretch")
     st.subheader("Neuron classes at each run's last checkpoint")
     classes = class_table(tree)
-    vega.draw(class_shares(classes, layer), width="stretch")
+    vega.draw(class_shares(classes, layer, estimates_text(ds, layer)), width="stretch")
     st.dataframe(_wide_classes(classes, layer), width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in NEURON_CLASSES})

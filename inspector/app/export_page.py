@@ -14,6 +14,7 @@ from inspector.charts import (
     class_shares,
     class_simplex,
     class_timeline,
+    estimates_text,
     largest_atom,
 )
 from inspector.curves import compared_metrics, metric_frame, seed_bands
@@ -76,8 +77,11 @@ def show(logdir: str, route: Route) -> None:
     name = cols[0].selectbox("Figure", list(options), format_func=options.__getitem__,
                              key="across-kind")
     fmt = cols[1].selectbox("Format", ("svg", "png", "pdf"), key="across-format")
-    chart = (class_shares(classes, name.removeprefix("classes-")) if name.startswith("classes-")
-             else seed_bands(metric_frame(root, name), "value", title=name, y_title=name))
+    if name.startswith("classes-"):
+        layer = name.removeprefix("classes-")
+        chart = class_shares(classes, layer, estimates_text(tree[layer].ds, layer))
+    else:
+        chart = seed_bands(metric_frame(root, name), "value", title=name, y_title=name)
     _render_button(cols[2], "across", (tuple(runs), name, fmt), chart, fmt, f"{name}.{fmt}",
                    f"{name}.{fmt}")
     vega.draw(chart)

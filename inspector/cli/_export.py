@@ -89,6 +89,7 @@ def _figures(args, checkpoint) -> int:
         class_shares,
         class_simplex,
         class_timeline,
+        estimates_text,
         largest_atom,
         save_chart,
     )
@@ -126,7 +127,8 @@ def _figures(args, checkpoint) -> int:
     # task metrics over training as mean +- s.d. bands per group.
     classes = class_table(collection, checkpoint)
     for layer in dict.fromkeys(classes.layer):
-        save_chart(class_shares(classes, layer), out / f"classes-{layer}.{args.format}")
+        save_chart(class_shares(classes, layer, estimates_text(collection[layer].ds, layer)),
+                   out / f"classes-{layer}.{args.format}")
         written += 1
     root = collection.ds
     for metric in compared_metrics(root):
