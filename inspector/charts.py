@@ -280,7 +280,7 @@ def class_shares(table: pd.DataFrame, layer: str, estimates: str = "") -> alt.Ch
                  alt.Tooltip("mean_share:Q", format=".3f"),
                  alt.Tooltip("sd_share:Q", format=".3f"), alt.Tooltip("n:Q", title="runs")],
     ).properties(title={"text": f"Neuron classes of layer {layer}",
-                        "subtitle": "; ".join(filter(None, (
+                        "subtitle": list(filter(None, (  # a line each: long lines are cut
                             "share of positive atom mass > 1/2 names the class", estimates)))},
                  width=520, height=alt.Step(28))
 

@@ -108,7 +108,8 @@ def seed_bands(frame: pd.DataFrame, value: str, group: str = "group",
                          alt.Tooltip("mean:Q", format=".4f"),
                          alt.Tooltip("sd:Q", format=".4f"), alt.Tooltip("n:Q")])
             ).properties(title={"text": title or value,
-                                "subtitle": "; ".join(filter(None, (
+                                # one line each: a long line is cut off at the width
+                                "subtitle": list(filter(None, (
                                     "mean ± s.d. over runs of each group", estimates)))},
                          width=520, height=340 + 20 * len(domain))  # room for the legend
 

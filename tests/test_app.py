@@ -443,6 +443,9 @@ def test_compare_page(trained_logdir, monkeypatch):
     no_traceback(at)
     specs = [c.proto.spec for c in charts(at)]
     assert len(specs) == 3 and all("s.d. over runs" in s for s in specs[:2])
+    assert any(c.value.startswith("1 run in 1 group; ") for c in at.caption)
+    # the atoms' estimates are named beside them (DESIGN: samples and bins beside figures)
+    assert "probe samples" in specs[1] and "probe samples" in specs[2]
     # both charts colour the groups alike (the same domain, also for a group without values)
     scales = [json.loads(s)["layer"][1]["encoding"]["color"]["scale"] for s in specs[:2]]
     assert scales[0] == scales[1] and scales[0]["domain"]

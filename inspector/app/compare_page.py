@@ -57,8 +57,8 @@ def show(logdir: str, route: Route) -> None:
                         runs, {r: data.resolve(logdir, r) for r in analysed})
     smooth = context.smoothing("compare-smoothing")
     groups = sorted(set(group_names(root)))
-    st.caption(f"{len(runs)} runs in {len(groups)} groups; bands are mean ± s.d. over the "
-               "runs of each group (runs that differ only in their seed).")
+    st.caption(f"{_count(len(runs), 'run')} in {_count(len(groups), 'group')}; bands are "
+               "mean ± s.d. over the runs of each group (runs that differ only in their seed).")
     if len(analysed) < len(runs):
         st.caption(f"{len(runs) - len(analysed)} of these runs have no readable analysis: "
                    "their metrics are drawn, their atoms and classes are not (analyse them "
@@ -125,3 +125,7 @@ def _wide_classes(classes, layer: str):
     wide = rows.pivot(index="group", columns="neuron_class", values="mean_share")
     wide = wide.reindex(index=list(dict.fromkeys(rows.group)), columns=list(NEURON_CLASSES))
     return wide.assign(runs=rows.groupby("group").n.max())
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
