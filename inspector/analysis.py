@@ -220,7 +220,7 @@ def analyze_run(
     if target.exists() and not force:
         try:
             attrs = analysis_attrs(target)
-            if attrs.get("run_fingerprint") == run.fingerprint and attrs.get(
+            if run.matches(attrs.get("run_fingerprint")) and attrs.get(
                 "settings"
             ) == json.dumps(asdict(settings)):
                 return target, False

@@ -25,6 +25,7 @@ from inspector import __version__
 from inspector.atom_classes import CLASS_RULE
 from inspector.collection import json_coordinate, merged_order
 from inspector.errors import InfomorphError
+from storage import is_hdf5
 
 TABLE_FORMATS = ("csv", "parquet", "markdown", "latex")
 
@@ -363,6 +364,9 @@ def _atomic(path: Path, write) -> Path:
         raise InfomorphError(f"{path} is a directory; name an output file")
     if not path.parent.exists():
         raise InfomorphError(f"output directory {path.parent} does not exist")
+    if path.is_file() and is_hdf5(path):
+        raise InfomorphError(f"{path} holds HDF5 data (a run or an analysis?); a table never "
+                             "replaces it: name another output file")
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         write(tmp)

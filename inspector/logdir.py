@@ -16,7 +16,7 @@ import pandas as pd
 
 from inspector.errors import InfomorphError
 from inspector.pid import format_goal
-from storage import ANALYSIS_FILE, RUN_FILE, analysis_attrs, find_runs, open_run
+from storage import ANALYSIS_FILE, RUN_FILE, Run, analysis_attrs, find_runs, open_run
 
 ANALYSIS_STATES = ("up to date", "stale", "missing", "unreadable")
 READABLE_ANALYSIS = ("up to date", "stale")
@@ -77,16 +77,16 @@ def resolve(logdir: str | os.PathLike, name: str, runs: dict[str, Path] | None =
     return runs[name]
 
 
-def analysis_state(run_dir: Path, fingerprint: str) -> str:
+def analysis_state(run: Run) -> str:
     """The run's analysis.nc: "up to date", "stale" (the run changed since), "missing" or
     "unreadable"."""
-    if not (run_dir / ANALYSIS_FILE).exists():
+    if not (run.dir / ANALYSIS_FILE).exists():
         return "missing"
     try:
-        attrs = analysis_attrs(run_dir)
+        attrs = analysis_attrs(run.dir)
     except InfomorphError:
         return "unreadable"
-    return "up to date" if attrs.get("run_fingerprint") == fingerprint else "stale"
+    return "up to date" if run.matches(attrs.get("run_fingerprint")) else "stale"
 
 
 def describe(name: str, run_dir: Path) -> RunEntry:
@@ -111,7 +111,7 @@ def describe(name: str, run_dir: Path) -> RunEntry:
             test_accuracy=last.get("test_accuracy", last.get("accuracy")),
             recall=last.get("recall"),
             recall_cosine=last.get("recall_cosine"),
-            analysis=analysis_state(run_dir, run.fingerprint),
+            analysis=analysis_state(run),
         )
     except InfomorphError as err:
         return RunEntry(name=name, path=run_dir, error=str(err), analysis="missing")

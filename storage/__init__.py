@@ -10,7 +10,7 @@ The format is documented in docs/run-format.md. Only this package imports h5py.
 
 from storage._analysis import ANALYSIS_FILE, analysis_attrs, open_analysis, write_analysis
 from storage._logdir import find_runs
-from storage._reader import Run, open_run, resolve_run_file
+from storage._reader import Run, is_hdf5, open_run, resolve_run_file
 from storage._schema import (
     FORMAT,
     RUN_FILE,
@@ -41,6 +41,7 @@ __all__ = [
     "analysis_attrs",
     "default_provenance",
     "find_runs",
+    "is_hdf5",
     "open_analysis",
     "open_run",
     "resolve_run_file",

@@ -33,6 +33,15 @@ from storage._schema import (
 )
 
 
+def is_hdf5(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is an HDF5 file (a run, an analysis): writers of other files check
+    before they replace one."""
+    try:
+        return bool(h5py.is_hdf5(path))
+    except OSError:
+        return False
+
+
 def resolve_run_file(path: str | os.PathLike) -> Path:
     """The run.h5 of a run directory (or the file itself); a clear error otherwise."""
     path = Path(path)
@@ -123,6 +132,18 @@ class Run:
             finished = int(f["status"][0]) == STATUS_FINISHED
         origin = hashlib.sha1(json.dumps(self.provenance, sort_keys=True).encode()).hexdigest()
         return f"{self.file.stat().st_size}:{n}:{int(finished)}:{origin[:12]}"
+
+    def matches(self, fingerprint: str | None) -> bool:
+        """Whether a recorded ``fingerprint`` is this run's as it is now. Older analyses
+        recorded "size:mtime:checkpoints": of those, size and checkpoints are compared (the
+        modification time is what copying changes)."""
+        if not fingerprint:
+            return False
+        parts = str(fingerprint).split(":")
+        if len(parts) == 3:
+            size, _, n = parts
+            return f"{size}:{n}" == ":".join(self.fingerprint.split(":")[:2])
+        return fingerprint == self.fingerprint
 
     @property
     def checkpoints(self) -> np.ndarray:

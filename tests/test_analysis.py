@@ -148,7 +148,7 @@ def test_an_analysis_stays_up_to_date_when_its_run_is_copied_and_not_when_it_gro
     for name in ("run.h5", "analysis.nc"):  # as cp or scp do: new modification times
         (copy / name).write_bytes((run_dir / name).read_bytes())
     os.utime(copy / "run.h5", ns=(1, 1))
-    assert analysis_state(copy, open_run(copy).fingerprint) == "up to date"
+    assert analysis_state(open_run(copy)) == "up to date"
     assert analyze_run(copy) == (copy / "analysis.nc", False)
     # a resumed run (new provenance) and its new checkpoint make the analysis stale
     analyze_run(gate_run(tmp_path / "r", finish=False))
@@ -156,7 +156,15 @@ def test_an_analysis_stays_up_to_date_when_its_run_is_copied_and_not_when_it_gro
     with RunWriter.resume(tmp_path / "r") as w:
         w.finish()
     assert open_run(tmp_path / "r").fingerprint != fingerprint
-    assert analysis_state(tmp_path / "r", open_run(tmp_path / "r").fingerprint) == "stale"
+    assert analysis_state(open_run(tmp_path / "r")) == "stale"
+    # analyses of older versions recorded size:mtime:checkpoints; size and checkpoints count
+    run = open_run(copy)
+    size, n = run.fingerprint.split(":")[:2]
+    tree = open_analysis(copy)
+    for recorded, state in ((f"{size}:5:{n}", "up to date"), (f"{size}:5:{int(n) + 1}", "stale")):
+        tree.attrs["run_fingerprint"] = recorded
+        write_analysis(tree, copy / "analysis.nc")
+        assert analysis_state(run) == state
 
 
 @pytest.mark.parametrize(

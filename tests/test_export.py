@@ -177,6 +177,15 @@ def test_export_errors(logdir, tmp_path, capsys):
     (tmp_path / "plain").mkdir()
     assert main(["export", str(tmp_path / "plain"), "--format", "csv"]) == 2
     assert "no analysed runs" in capsys.readouterr().err
+    # a table never replaces a run or an analysis named as its output
+    for name in ("run.h5", "analysis.nc"):
+        target = logdir / "s0" / name
+        before = target.read_bytes()
+        for fmt in ("csv", "parquet"):
+            assert main(["export", str(logdir), "--format", fmt, "-o", str(target)]) == 2
+            err = capsys.readouterr().err
+            assert "holds HDF5 data" in err and err.count("\n") == 1
+        assert target.read_bytes() == before
 
 
 def test_runs_with_different_layers_load_together(logdir, capsys):

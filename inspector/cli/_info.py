@@ -31,7 +31,7 @@ def run(args) -> int:
         raise InfomorphError(f"no such run or directory: {path}")
     if _is_single_run(path):
         run_ = open_run(path)
-        summary = {**run_.summary(), "analysis": _analysis(run_.dir, run_.fingerprint)}
+        summary = {**run_.summary(), "analysis": _analysis(run_)}
         if args.json:
             print(json.dumps(summary, indent=2))
         else:
@@ -46,7 +46,7 @@ def run(args) -> int:
         try:
             run_ = open_run(run_dir)
             summaries.append({**run_.summary(), "run": name,
-                              "analysis": {"state": analysis_state(run_dir, run_.fingerprint)}})
+                              "analysis": {"state": analysis_state(run_)}})
         except InfomorphError as err:
             failed += 1
             summaries.append({"run": name, "error": str(err)})
@@ -62,7 +62,7 @@ def run(args) -> int:
     return 0
 
 
-def _analysis(run_dir: Path, fingerprint: str) -> dict:
+def _analysis(run_) -> dict:
     """The analysis' state and, where it can be read, each layer's neuron classes at its last
     analysed checkpoint (shares of the layer's neurons) and how it was estimated."""
     from inspector.atom_classes import neuron_class_shares
@@ -70,12 +70,12 @@ def _analysis(run_dir: Path, fingerprint: str) -> dict:
     from inspector.curves import estimator_text
     from storage import open_analysis
 
-    out: dict = {"state": analysis_state(run_dir, fingerprint)}
+    out: dict = {"state": analysis_state(run_)}
     if out["state"] not in READABLE_ANALYSIS:
         return out
     out["layers"] = {}
     try:
-        tree = open_analysis(run_dir)
+        tree = open_analysis(run_.dir)
     except (InfomorphError, OSError):  # its attributes read, its data did not
         return {"state": "unreadable"}
     for layer, node in tree.children.items():
