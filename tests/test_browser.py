@@ -141,6 +141,16 @@ def test_download_a_csv(server, page, tmp_path):
     text = target.read_text()
     assert target.name == "atoms.csv"
     assert text.startswith("# generator:") and "mean_bits" in text and "{F}{C}" in text
+    # written on click (a callable): the per-neuron table too
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Neuron table (csv)").click()
+    target = tmp_path / info.value.suggested_filename
+    info.value.save_as(target)
+    lines = target.read_text().splitlines()
+    header = next(line for line in lines if not line.startswith("#"))
+    assert target.name == "neurons.csv" and header.startswith("run,preset,seed,layer,sources")
+    rows = [line for line in lines if not line.startswith("#")][1:]
+    assert len(rows) == 12 * 18 + 10 * 4  # every neuron's atoms: hidden 12 x 18, readout 10 x 4
 
 
 def test_bad_link_is_a_message(server, page):

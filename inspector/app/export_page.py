@@ -40,12 +40,16 @@ def show(logdir: str, route: Route) -> None:
                "with a `#` provenance header.")
     table, classes = atom_table(tree), class_table(tree)
     meta = provenance(tree, "last")
+    # Files are written on click (a callable), not on every rerun: the neuron table of many
+    # runs of 1000 neurons is millions of rows.
     for name, kind, frame in (("Atom", "atoms", table), ("Class", "classes", classes)):
         for col, fmt in zip(st.columns(4), ("csv", "latex", "markdown"), strict=False):
-            col.download_button(f"{name} table ({fmt})", write_table(frame, meta, fmt, None),
+            col.download_button(f"{name} table ({fmt})",
+                                lambda frame=frame, fmt=fmt: write_table(frame, meta, fmt, None),
                                 file_name=f"{kind}.{SUFFIX[fmt]}", mime=MIME[fmt],
                                 key=f"table-{kind}-{fmt}")
-    st.download_button("Neuron table (csv)", write_table(neuron_table(tree), meta, "csv", None),
+    st.download_button("Neuron table (csv)",
+                       lambda: write_table(neuron_table(tree), meta, "csv", None),
                        file_name="neurons.csv", mime=MIME["csv"], key="table-neurons")
     st.dataframe(table, hide_index=True, width="stretch")
 
