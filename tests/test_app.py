@@ -267,7 +267,13 @@ def test_neuron_deep_link(trained_logdir, monkeypatch):
     assert "p_value" in table and ((table.p_value > 0) & (table.p_value <= 1)).all()
     specs = [c.proto.spec for c in charts(at)]
     assert any("Receptive field" in s for s in specs)  # digits are 8x8 images
-    assert len(specs) == 4  # atoms (bits, shares), goal terms, receptive field
+    # atoms (bits, shares), goal terms, receptive field, what it sees (F x C, F x L)
+    assert len(specs) == 6
+    assert at.subheader[1].value == f"What neuron 3 sees at step {step}"
+    assert [json.loads(s)["title"]["text"] for s in specs[4:]] == [
+        "F x C of neuron 3", "F x L of neuron 3"]
+    cells = chart_frame(charts(at)[4])
+    assert cells.samples.sum() == ds.attrs["n_samples"]  # every probe sample, once
     metrics = {m.label: m.value for m in at.metric}
     one = ds.sel(neuron=3, checkpoint=step)
     assert metrics["goal"] == f"{float(one.goal):.4f} bits"
@@ -558,7 +564,7 @@ def test_viewing_does_not_import_torch():
     import sys
 
     code = ("import sys, inspector.charts, inspector.curves, inspector.neuron_charts, "
-            "inspector.logdir, inspector.export\n"
+            "inspector.neuron_inputs, inspector.logdir, inspector.export\n"
             "assert 'torch' not in sys.modules, 'torch imported'\n"
             "from inspector.pid import decompose\n"
             "assert 'torch' in sys.modules")

@@ -108,6 +108,18 @@ def feedforward(logdir: str, run: str, layer: str, step: int) -> np.ndarray | No
     return _feedforward(str(path), file_stamp(path / RUN_FILE), layer, step)
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _neuron_probe(path: str, stamp: tuple, layer: str, neuron: int) -> xr.Dataset:
+    return open_run(path).neuron(layer, neuron)
+
+
+def neuron_probe(logdir: str, run: str, layer: str, neuron: int) -> xr.Dataset:
+    """One neuron's probe data at every checkpoint (``storage.Run.neuron``): moving along
+    the checkpoints of one neuron reads run.h5 once."""
+    path = resolve(logdir, run)
+    return _neuron_probe(str(path), file_stamp(path / RUN_FILE), layer, int(neuron))
+
+
 @st.cache_data(max_entries=64, show_spinner=False)
 def _config(path: str, stamp: tuple) -> dict:
     return open_run(path).config

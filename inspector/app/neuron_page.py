@@ -1,8 +1,10 @@
 """Neuron page (deep link ``?run=&layer=&neuron=&checkpoint=``): one neuron's atoms over
-training, its class, goal terms, the significance of each atom and its receptive field."""
+training, its class, goal terms, the significance of each atom, its receptive field and what
+it sees (its binned inputs and firing probability)."""
 
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from inspector.app import context, data, nav, vega
@@ -14,6 +16,7 @@ from inspector.neuron_charts import (
     check_neuron,
     receptive_field,
 )
+from inspector.neuron_inputs import input_cells, input_map, layer_binning
 
 
 def _image_shape(config: dict, inputs: int) -> tuple[int, int] | None:
@@ -90,6 +93,34 @@ def show(logdir: str, route: Route) -> None:
                        "`infomorph analyze RUN --shuffles 100 --force`.")
     with right:
         _receptive_field(logdir, view, neuron, step)
+    _inputs(logdir, view, neuron, step)
+
+
+def _inputs(logdir: str, view, neuron: int, step: int) -> None:
+    """The table the atoms are computed from, one pair of sources at a time."""
+    names = [str(s) for s in view.ds.source.values]
+    if len(names) < 2:
+        return
+    st.subheader(f"What neuron {neuron} sees at step {step}")
+    try:
+        probe = data.neuron_probe(logdir, view.run, view.layer, neuron)
+        if step not in probe.step.values:
+            raise InfomorphError(f"run.h5 has no checkpoint at step {step}")
+        one = probe.sel(step=step)
+        binning = layer_binning(view.ds.attrs)
+        cells = input_cells(np.stack([one[f"source_{s}"].values for s in names], -1),
+                            one.theta.values, names, binning)
+    except InfomorphError as err:
+        st.info(f"No inputs to show: {err}")
+        return
+    st.caption("Each source binned as the analysis did; colour: how likely the neuron fires "
+               "in each cell. A neuron driven by the first source alone changes colour "
+               "along x only; one that needs both, along both.")
+    pairs = list(dict.fromkeys(cells.pair))
+    # side by side at their own size: square cells (stretched, the rows were squashed)
+    for col, pair in zip(st.columns(max(len(pairs), 2)), pairs, strict=False):
+        vega.draw(input_map(cells, pair, binning, f"{pair} of neuron {neuron}"), col,
+                  width="content")
 
 
 def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:

@@ -1,0 +1,105 @@
+"""What one neuron sees: its probe samples in the bins its analysis used, and how likely it
+fires in each cell of two sources' bins.
+
+The decomposition of a neuron is a function of one table, p(binned sources, Y); these maps
+show that table, one pair of sources at a time (the first source, usually F, against each
+other), so that a neuron's atoms can be read off its inputs: a neuron driven by F alone
+changes colour along x only, one that needs F and C together changes colour along both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+from inspector.errors import InfomorphError
+
+if TYPE_CHECKING:  # the binning is torch code: imported on first use (~1.4 s), not by the app
+    from inspector.pid import Binning
+
+
+def layer_binning(attrs: Mapping) -> Binning:
+    """The binning an analysed layer's atoms were estimated with (its analysis attributes)."""
+    from inspector.pid import Binning
+
+    value_range = attrs.get("value_range")
+    return Binning(str(attrs.get("binning", "fixed")), int(attrs.get("bins", 20)),
+                   tuple(float(v) for v in value_range) if value_range is not None
+                   else (-20.0, 20.0))
+
+
+def bin_labels(binning: Binning) -> tuple[list[str], str]:
+    """A label per bin (its centre where bins have values) and what the axis shows."""
+    bins = binning.bins
+    if binning.method == "fixed":
+        low, high = binning.value_range
+        width = (high - low) / bins
+        return [f"{low + (i + 0.5) * width:g}" for i in range(bins)], "bin centre"
+    if binning.method == "maxnorm":
+        return [f"{-1 + (i + 0.5) * 2 / bins:.2g}" for i in range(bins)], "bin centre / max |x|"
+    if binning.method == "quantile":
+        return [str(i) for i in range(bins)], "quantile bin"
+    return [str(i) for i in range(bins)], "code"
+
+
+def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
+                binning: Binning) -> pd.DataFrame:
+    """One neuron at one checkpoint: ``sources`` (sample, source) aggregated inputs,
+    ``theta`` (sample,) its firing probability P(Y=+1). Binned as its analysis did (per
+    neuron for maxnorm and quantile). One row per occupied cell of the first source against
+    each other source: pair ("F x C"), x and y (bin labels), samples, share (of the probe
+    samples) and p_fire (mean theta in the cell)."""
+    sources = np.asarray(sources, dtype=np.float64)
+    theta = np.asarray(theta, dtype=np.float64)
+    if sources.ndim != 2 or sources.shape[1] != len(names) or len(names) < 2:
+        raise InfomorphError(f"need (sample, source) values of at least two sources named "
+                             f"{list(names)}, got shape {sources.shape}")
+    if theta.shape != (sources.shape[0],):
+        raise InfomorphError(f"theta must have one value per sample ({sources.shape[0]}), "
+                             f"got shape {theta.shape}")
+    import torch
+
+    codes = binning.codes(torch.from_numpy(sources)).numpy()
+    labels, _ = bin_labels(binning)
+    frames = []
+    for j in range(1, len(names)):
+        cells = (pd.DataFrame({"x_bin": codes[:, 0], "y_bin": codes[:, j], "theta": theta})
+                 .groupby(["x_bin", "y_bin"]).theta.agg(samples="size", p_fire="mean")
+                 .reset_index())
+        cells.insert(0, "pair", f"{names[0]} x {names[j]}")
+        cells["x"] = [labels[i] for i in cells.x_bin]
+        cells["y"] = [labels[i] for i in cells.y_bin]
+        cells["share"] = cells.samples / len(theta)
+        frames.append(cells)
+    return pd.concat(frames, ignore_index=True)
+
+
+def input_map(cells: pd.DataFrame, pair: str, binning: Binning, title: str) -> alt.Chart:
+    """P(Y=+1) in each occupied cell of one pair's bins (``input_cells``); empty cells stay
+    blank, so the shape of the inputs' distribution shows too."""
+    rows = cells[cells.pair == pair]
+    if rows.empty:
+        raise InfomorphError(f"no cells for the pair {pair!r}")
+    x_name, y_name = pair.split(" x ")
+    labels, what = bin_labels(binning)
+    size = 300 if binning.bins <= 30 else 400
+    return alt.Chart(rows).mark_rect().encode(
+        x=alt.X("x:O", title=f"{x_name} ({what})", scale=alt.Scale(domain=labels),
+                axis=alt.Axis(labelAngle=0, labelOverlap=True)),
+        y=alt.Y("y:O", title=f"{y_name} ({what})", scale=alt.Scale(domain=labels[::-1]),
+                axis=alt.Axis(labelOverlap=True)),
+        color=alt.Color("p_fire:Q", title="P(Y=+1)",
+                        scale=alt.Scale(scheme="redblue", domain=[0, 1], domainMid=0.5,
+                                        reverse=True)),
+        tooltip=[alt.Tooltip("x:N", title=x_name), alt.Tooltip("y:N", title=y_name),
+                 alt.Tooltip("samples:Q"), alt.Tooltip("share:Q", format=".3f"),
+                 alt.Tooltip("p_fire:Q", format=".3f", title="P(Y=+1)")],
+    ).properties(title={"text": title, "subtitle": [
+        f"mean P(Y=+1) per cell of {int(rows.samples.sum())} probe samples",
+        f"{binning.bins} bins per source ({binning.method}) as analysed; blank: no sample"]},
+        width=size, height=size,
+        autosize=alt.AutoSizeParams(type="pad"))  # the app's "fit" shrank the square
