@@ -59,9 +59,10 @@ SIGNIFICANCE = 0.05
 def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
     """Tidy table: group, preset, goal, layer, sources (of the layer's lattice, e.g.
     "F,C,L": an atom's meaning depends on them), atom, mean_bits, sd_bits, n (runs), steps,
-    and ``significant_share``: the share of the neurons (over the group's runs analysed with
-    shuffles) whose atom has a shuffle-null p value below ``SIGNIFICANCE``, NaN without
-    shuffles."""
+    ``significant_share``: the share of the neurons (over the group's runs analysed with
+    shuffles) whose atom has a shuffle-null p value below ``SIGNIFICANCE``, and
+    ``null_mean_bits``: the layer-mean atom under that null (the estimation bias), mean over
+    those runs; both NaN without shuffles."""
     from inspector.curves import group_names
 
     rows = []
@@ -72,6 +73,7 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
         # share of the neurons whose atom beats the shuffle null (runs analysed with shuffles)
         significant = ((ds.p_value < SIGNIFICANCE).where(ds.p_value.notnull())
                        .mean("neuron", skipna=True) if "p_value" in ds else None)
+        bias = ds.pid_null_mean.mean("neuron", skipna=True) if "pid_null_mean" in ds else None
         names = group_names(ds)
         keys = list(zip(names, ds.preset.values, ds.goal.values, strict=True))
         for key in dict.fromkeys(keys):
@@ -86,6 +88,9 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                 sig = (np.array([]) if significant is None else
                        significant.isel(run=runs).sel(atom=atom).values[finite].astype(float))
                 sig = sig[np.isfinite(sig)]
+                null = (np.array([]) if bias is None else
+                        bias.isel(run=runs).sel(atom=atom).values[finite].astype(float))
+                null = null[np.isfinite(null)]
                 rows.append(
                     {
                         "group": key[0],
@@ -99,6 +104,7 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                         "n": len(v),
                         "steps": ",".join(str(int(s)) for s in ds.step.values[runs]),
                         "significant_share": float(sig.mean()) if len(sig) else float("nan"),
+                        "null_mean_bits": float(null.mean()) if len(null) else float("nan"),
                     }
                 )
     return pd.DataFrame(rows)

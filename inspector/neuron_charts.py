@@ -130,7 +130,8 @@ def goal_terms_chart(ds: xr.Dataset, neuron: int) -> alt.Chart:
 
 def atom_table_at(ds: xr.Dataset, neuron: int, step: int) -> pd.DataFrame:
     """One row per atom at one checkpoint: class, bits, informative and misinformative
-    parts, goal weight and, where the analysis ran shuffles, the shuffle-null p value."""
+    parts, goal weight and, where the analysis ran shuffles, the shuffle-null p value and
+    the atom's mean under that null (``null_mean``, bits: the estimation bias)."""
     check_neuron(ds, neuron)
     check_checkpoint(ds, step)
     one = ds.sel(neuron=neuron, checkpoint=step)
@@ -145,6 +146,8 @@ def atom_table_at(ds: xr.Dataset, neuron: int, step: int) -> pd.DataFrame:
     })
     if "p_value" in one:
         table["p_value"] = one.p_value.values
+    if "pid_null_mean" in one:
+        table["null_mean"] = one.pid_null_mean.values
     return table
 
 

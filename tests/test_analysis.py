@@ -102,6 +102,19 @@ def test_shuffle_p_values_separate_information_from_bias(tmp_path):
     p = tree["hidden"].ds.p_value.isel(checkpoint=0)
     assert float(p.sel(neuron=0, atom="{FC}")) == pytest.approx(1 / 20)  # xor synergy
     assert ((p > 0) & (p <= 1)).all()
+    # the null's mean atoms: the bias of the plug-in estimate with 64 samples. Their sum is
+    # the mean I(shuffled Y; sources) >= 0, far below what the gates carry, and the same
+    # shuffles give the same numbers
+    ds = tree["hidden"].ds
+    bias = ds.pid_null_mean.isel(checkpoint=0)
+    assert ds.pid_null_mean.attrs["units"] == "bits"
+    null_mi = bias.sum("atom")
+    assert (null_mi >= -1e-12).all() and (null_mi > 0).any()
+    mi = ds.mutual_information.isel(checkpoint=0)
+    assert (null_mi[mi > 0.5] < 0.25 * mi[mi > 0.5]).all()
+    again = analyze(gate_run(tmp_path / "h", checkpoints=1), AnalysisSettings(shuffles=19))
+    np.testing.assert_array_equal(again["hidden"].ds.pid_null_mean.values,
+                                  ds.pid_null_mean.values)
 
 
 def test_invariants_on_a_trained_run(tmp_path):

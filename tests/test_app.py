@@ -265,6 +265,7 @@ def test_neuron_deep_link(trained_logdir, monkeypatch):
     ds = open_analysis(resolve(trained_logdir, run))["hidden"].ds
     np.testing.assert_allclose(table.bits, ds.pid.sel(neuron=3, checkpoint=step).values)
     assert "p_value" in table and ((table.p_value > 0) & (table.p_value <= 1)).all()
+    np.testing.assert_allclose(table.null_mean, ds.pid_null_mean.sel(neuron=3, checkpoint=step))
     specs = [c.proto.spec for c in charts(at)]
     assert any("Receptive field" in s for s in specs)  # digits are 8x8 images
     # atoms (bits, shares), goal terms, receptive field, what it sees (F x C, F x L)

@@ -56,6 +56,10 @@ def test_atom_table_share_of_neurons_beating_the_shuffle_null(logdir, tmp_path):
         share = float(expected.sel(atom=atom))
         assert table.loc[str(atom)].significant_share == pytest.approx(share)
     assert (table.significant_share == 1.0).all()  # deterministic gates: far from the null
+    bias = open_analysis(run)["hidden"].ds.pid_null_mean.isel(checkpoint=-1).mean("neuron")
+    for atom in bias.atom.values:
+        assert table.loc[str(atom)].null_mean_bits == pytest.approx(float(bias.sel(atom=atom)))
+    assert atom_table(load(logdir)).null_mean_bits.isna().all()  # no shuffles, no null
 
     # shares over the neurons a run has (padding NaN), then over the group's runs
     import xarray as xr

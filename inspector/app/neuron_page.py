@@ -83,11 +83,13 @@ def show(logdir: str, route: Route) -> None:
         st.write(f"Atoms at step {step} (bits)")
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                    for c in ("bits", "informative", "misinformative")})
+                                    for c in ("bits", "informative", "misinformative",
+                                              "null_mean")})
         if "p_value" in table:
             st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
                        "target within the probe set); small p means the atom is more than "
-                       "estimation bias.")
+                       "estimation bias. null_mean: the atom's mean under that null, the bias "
+                       "itself (bits).")
         else:
             st.caption("No significance: the analysis ran without shuffles. Re-run it with "
                        "`infomorph analyze RUN --shuffles 100 --force`.")
