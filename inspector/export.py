@@ -52,6 +52,19 @@ def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
     return xr.concat(parts, dim="run", coords="minimal", compat="override")
 
 
+def common_steps(tree: xr.DataTree) -> list[int]:
+    """The analysed steps every run of a ``load``-ed collection has, in every layer it has:
+    the checkpoints at which all its tables can be taken (besides "last")."""
+    common = None
+    for node in tree.children.values():
+        present = node.ds.entropy.notnull().any("neuron").transpose("run", "checkpoint").values
+        steps = node.ds.checkpoint.values
+        for row in present[present.any(axis=1)]:
+            have = {int(s) for s in steps[row]}
+            common = have if common is None else common & have
+    return sorted(common or ())
+
+
 SIGNIFICANCE = 0.05
 """p value under which an atom counts as beating the shuffle null in ``atom_table``."""
 

@@ -462,6 +462,15 @@ def test_compare_page(trained_logdir, monkeypatch):
     assert len(classes) == 1 and shares.sum(axis=1).iloc[0] == pytest.approx(1.0)
     assert classes.runs.iloc[0] == 1
     assert set(table.layer) == {"hidden", "readout"} and (table.n == 1).all()
+    # the tables at another step every run has
+    slider = at.select_slider(key="compare-step")
+    assert slider.options[0] == "last" and len(slider.options) > 2
+    step = slider.options[1]
+    slider.set_value(step).run()
+    no_traceback(at)
+    assert [h.value for h in at.subheader] == [f"Neuron classes at step {step}",
+                                               f"Atoms at step {step}"]
+    assert set(at.dataframe[1].value.steps) == {step}
 
 
 def test_compare_page_with_unknown_runs(trained_logdir, monkeypatch):

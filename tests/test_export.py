@@ -193,8 +193,14 @@ def test_export_errors(logdir, tmp_path, capsys):
 
 
 def test_runs_with_different_layers_load_together(logdir, capsys):
+    from inspector.export import common_steps
+
+    assert common_steps(load(logdir)) == [0, 1]
     analyze_run(gate_run(logdir / "other", checkpoints=3, layer_name="readout"))
     tree = load(logdir)
+    assert common_steps(tree) == [0, 1]  # the readout-only run's step 2 is not everyone's
+    for step in common_steps(tree):
+        assert set(class_table(tree, step).steps) == {str(step), f"{step},{step}"}
     assert set(tree.children) == {"hidden", "readout"}
     hidden, readout = tree["hidden"].ds, tree["readout"].ds
     assert hidden.run.values.tolist() == readout.run.values.tolist() == ["other", "s0", "s1"]

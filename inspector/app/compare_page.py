@@ -14,7 +14,7 @@ from inspector.charts import class_shares, estimates_text
 from inspector.collection import run_names
 from inspector.curves import group_names, layer_means, metric_frame, seed_bands
 from inspector.errors import InfomorphError
-from inspector.export import atom_table, class_table
+from inspector.export import atom_table, class_table, common_steps
 from inspector.logdir import READABLE_ANALYSIS
 
 
@@ -85,14 +85,21 @@ def show(logdir: str, route: Route) -> None:
                              y_title="bits", smoothing=smooth, groups=groups,
                              estimates=estimates_text(ds, layer)),
                   width="stretch")
-    st.subheader("Neuron classes at each run's last checkpoint")
-    classes = class_table(tree)
+    steps = common_steps(tree)
+    step = "last"
+    if steps:  # steps all chosen runs were analysed at: compare them at one stage too
+        step = st.select_slider("Checkpoint of the tables (training step)",
+                                ["last", *steps], value="last", key="compare-step",
+                                help="last: each run's last analysed checkpoint")
+    where = "each run's last checkpoint" if step == "last" else f"step {step}"
+    st.subheader(f"Neuron classes at {where}")
+    classes = class_table(tree, step)
     vega.draw(class_shares(classes, layer, estimates_text(ds, layer)), width="stretch")
     st.dataframe(_wide_classes(classes, layer), width="stretch",
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in NEURON_CLASSES})
-    st.subheader("Atoms at each run's last checkpoint")
-    st.dataframe(atom_table(tree), hide_index=True, width="stretch")
+    st.subheader(f"Atoms at {where}")
+    st.dataframe(atom_table(tree, step), hide_index=True, width="stretch")
 
 
 def _named(root: xr.Dataset, tree: xr.DataTree | None, runs: list[str],
