@@ -119,9 +119,14 @@ def json_coordinate(ds: xr.Dataset, name: str) -> list[dict]:
 
 def run_names(runs: list[Path]) -> list[str]:
     """The ``run`` coordinate of a collection of these run directories: their directory
-    names, or their paths where two share a name."""
-    unique = len({r.name for r in runs}) == len(runs)
-    return [r.name if unique else str(r) for r in runs]
+    names, or where two share a name, the fewest trailing path parts that tell all apart
+    (``seed0/a``, ``seed1/a``)."""
+    parts = [Path(r).resolve().parts for r in runs]
+    for k in range(1, max((len(p) for p in parts), default=1) + 1):
+        names = ["/".join(p[-k:]) for p in parts]
+        if len(set(names)) == len(names):
+            return names
+    return [str(r) for r in runs]  # the same directory twice
 
 
 def load(*paths: str | os.PathLike) -> xr.DataTree:

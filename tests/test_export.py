@@ -434,6 +434,16 @@ def test_export_atom_choice_for_tables_and_figures(tmp_path, capsys):
     assert (out / "bi-hidden-composition.svg").exists()
 
 
+def test_runs_of_one_name_in_other_directories_keep_apart(tmp_path, capsys):
+    for seed in ("seed0", "seed1"):
+        analyze_run(gate_run(tmp_path / "logs" / seed / "a"))
+    assert load(tmp_path / "logs").ds.run.values.tolist() == ["seed0/a", "seed1/a"]
+    out = tmp_path / "figs"
+    assert main(["export", str(tmp_path / "logs"), "--format", "svg", "-o", str(out)]) == 0
+    assert (out / "seed0-a-hidden-composition.svg").exists()
+    assert (out / "seed1-a-hidden-composition.svg").exists()
+
+
 def test_export_checks_every_run_before_writing_and_warns_about_changed_runs(logdir, tmp_path,
                                                                            capsys):
     # a run whose run.h5 was lost after its analysis: exported, with a warning

@@ -93,7 +93,7 @@ def _figures(args, checkpoint) -> int:
         largest_atom,
         save_chart,
     )
-    from inspector.collection import analysed_runs, load
+    from inspector.collection import analysed_runs, load, run_names
     from inspector.curves import compared_metrics, metric_frame, seed_bands
     from inspector.export import class_table
     from storage import open_analysis
@@ -110,7 +110,10 @@ def _figures(args, checkpoint) -> int:
         raise InfomorphError(f"{out} is a file; figures need an output directory")
     out.mkdir(parents=True, exist_ok=True)
     written = 0
-    for run_dir in runs:
+    # file names from the collection's run names: two runs called "a" in other directories
+    # wrote the same files
+    for run_dir, run_name in zip(runs, run_names(runs), strict=True):
+        prefix = run_name.replace("/", "-").replace("\\", "-").lstrip(".-")
         tree = open_analysis(run_dir)
         for layer, node in tree.children.items():
             ds = node.ds
@@ -121,7 +124,7 @@ def _figures(args, checkpoint) -> int:
                 charts["heatmap"] = atom_heatmap(ds, atom)
             charts["classes"] = class_timeline(ds)
             for name, chart in charts.items():
-                save_chart(chart, out / f"{run_dir.name}-{layer}-{name}.{args.format}")
+                save_chart(chart, out / f"{prefix}-{layer}-{name}.{args.format}")
                 written += 1
     # Across runs: each layer's neuron classes per group of runs (seeds averaged), and the
     # task metrics over training as mean +- s.d. bands per group.
