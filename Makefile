@@ -48,6 +48,7 @@ bench: setup
 	$(PY) bench/storage_checkpoint.py
 	$(PY) bench/train_step.py
 	$(PY) bench/analysis_throughput.py
+	$(PY) bench/collection_load.py
 	$(PY) bench/gpu_epoch.py
 
 clean:

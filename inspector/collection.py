@@ -129,14 +129,22 @@ def run_names(runs: list[Path]) -> list[str]:
     return [str(r) for r in runs]  # the same directory twice
 
 
-def load(*paths: str | os.PathLike) -> xr.DataTree:
-    """All analysed runs below ``paths`` in one DataTree with a ``run`` dimension."""
+TABLE_VARIABLES = ("pid", "entropy", "neuron_class", "p_value", "pid_null_mean")
+"""The layer variables the tables across runs and the Compare page read
+(``inspector.export``, ``inspector.curves``): ``load(..., variables=TABLE_VARIABLES)``
+reads a third of a layer's bytes (4 of its (checkpoint, neuron, atom) arrays are others)."""
+
+
+def load(*paths: str | os.PathLike, variables: Iterable[str] | None = None) -> xr.DataTree:
+    """All analysed runs below ``paths`` in one DataTree with a ``run`` dimension;
+    ``variables``: only these data variables of each layer (all by default)."""
     runs = analysed_runs(paths or (".",))
     if not runs:
         raise InfomorphError(
             f"no analysed runs below {', '.join(map(str, paths))}; run `infomorph analyze` first"
         )
-    trees = {name: open_analysis(run) for name, run in zip(run_names(runs), runs, strict=True)}
+    trees = {name: open_analysis(run, variables=variables)
+             for name, run in zip(run_names(runs), runs, strict=True)}
     names = list(trees)
     meta = {
         key: ("run", [trees[n].attrs.get(attr) for n in names]) for key, attr in RUN_COORDS.items()

@@ -7,6 +7,7 @@ leaves a half-written analysis behind and readers see either the old file or the
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 import h5py
@@ -44,21 +45,32 @@ values (tested), and netCDF-C parses the metadata ~3x faster (a 70 MB analysis o
 neurons x 100 checkpoints: 0.08 s against 0.23 s warm; docs/benchmarks.md)."""
 
 
-def open_analysis(path: str | os.PathLike, lazy: bool = False) -> xr.DataTree:
+def open_analysis(path: str | os.PathLike, lazy: bool = False,
+                  variables: Iterable[str] | None = None) -> xr.DataTree:
     """Load an analysis file fully into memory (the file is closed again at once).
 
     ``lazy``: read the metadata only and keep the file open; each variable is read on its
     first use and kept in memory after (xarray's default caching). The app opens analyses
     this way: a page reads the few variables it shows (the layer page 4 of 15). A file
     replaced later (``write_analysis`` renames) leaves the open tree on the old contents.
+
+    ``variables``: load only these data variables of each layer (those it has) and the whole
+    root (the run's metrics); tables across many runs need 3-5 of a layer's 15.
     """
     path = _analysis_file(path)
     try:
         if lazy:
             return xr.open_datatree(path, engine=READ_ENGINE)
         with xr.open_datatree(path, engine=READ_ENGINE) as tree:
-            return tree.load()
-    except (OSError, ValueError) as err:
+            if variables is None:
+                return tree.load()
+            keep = set(variables)
+            groups = {"/": tree.ds.load()}
+            for name, node in tree.children.items():
+                ds = node.to_dataset(inherit=False)
+                groups[name] = ds.drop_vars([v for v in ds.data_vars if v not in keep]).load()
+            return xr.DataTree.from_dict(groups)
+    except (OSError, ValueError, RuntimeError) as err:
         raise InfomorphError(f"{path} is not a readable analysis file: {err}") from None
 
 

@@ -33,6 +33,17 @@ def test_load_stacks_runs_with_metadata(logdir):
     assert tree.ds.loss.dims == ("run", "checkpoint")
 
 
+def test_tables_from_the_table_variables_alone_are_the_same(logdir):
+    from inspector.collection import TABLE_VARIABLES
+
+    full, part = load(logdir), load(logdir, variables=TABLE_VARIABLES)
+    assert set(part["hidden"].ds.data_vars) == {"pid", "entropy", "neuron_class"}
+    assert set(part.ds.data_vars) == set(full.ds.data_vars)  # the root (metrics) stays whole
+    assert part["hidden"].ds.source.values.tolist() == ["F", "C"]  # coordinates stay
+    for build in (atom_table, class_table, neuron_table):
+        pd.testing.assert_frame_equal(build(full), build(part))
+
+
 def test_atom_table_means_over_runs(logdir):
     table = atom_table(load(logdir))
     row = table[(table.layer == "hidden") & (table.atom == "{FC}")].iloc[0]

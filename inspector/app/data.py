@@ -132,13 +132,14 @@ def config(logdir: str, run: str) -> dict:
 
 @st.cache_resource(max_entries=8, show_spinner="Loading the runs…")
 def _collection(paths: tuple[str, ...], stamps: tuple) -> xr.DataTree:
-    from inspector.collection import load
+    from inspector.collection import TABLE_VARIABLES, load
 
-    return load(*paths)
+    return load(*paths, variables=TABLE_VARIABLES)
 
 
 def collection(logdir: str, runs: list[str]) -> xr.DataTree:
-    """Several analysed runs with a ``run`` dimension (``inspector.collection.load``)."""
+    """Several analysed runs with a ``run`` dimension (``inspector.collection.load``), the
+    variables of the tables and bands across runs only."""
     paths = tuple(str(resolve(logdir, r)) for r in runs)
     stamps = tuple(file_stamp(Path(p) / ANALYSIS_FILE) for p in paths)
     return _collection(paths, stamps)

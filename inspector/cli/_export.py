@@ -41,7 +41,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from inspector.collection import load
+    from inspector.collection import TABLE_VARIABLES, load
     from inspector.export import (
         atom_table,
         class_table,
@@ -68,7 +68,7 @@ def run(args) -> int:
     if args.classes and args.atom:
         raise InfomorphError("--atom chooses atoms of atom tables; --classes tables have none")
     _warn(args.paths)
-    tree = load(*args.paths)
+    tree = load(*args.paths, variables=TABLE_VARIABLES)
     _check_atoms(tree, args.atom)
     build = neuron_table if args.neurons else class_table if args.classes else atom_table
     table = build(tree, checkpoint)
@@ -93,7 +93,7 @@ def _figures(args, checkpoint) -> int:
         largest_atom,
         save_chart,
     )
-    from inspector.collection import analysed_runs, load, run_names
+    from inspector.collection import TABLE_VARIABLES, analysed_runs, load, run_names
     from inspector.curves import compared_metrics, metric_frame, seed_bands
     from inspector.export import class_table
     from storage import open_analysis
@@ -102,7 +102,7 @@ def _figures(args, checkpoint) -> int:
         raise InfomorphError("figures take one --atom (the heatmap's)")
     _warn(args.paths)
     # Everything is read and checked before the first figure is written.
-    collection = load(*args.paths)
+    collection = load(*args.paths, variables=TABLE_VARIABLES)
     _check_atoms(collection, args.atom)
     runs = analysed_runs(args.paths)
     out = args.output or Path("figures")
