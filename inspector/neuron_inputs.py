@@ -32,18 +32,28 @@ def layer_binning(attrs: Mapping) -> Binning:
                    else (-20.0, 20.0))
 
 
-def bin_labels(binning: Binning) -> tuple[list[str], str]:
-    """A label per bin (its centre where bins have values) and what the axis shows."""
-    bins = binning.bins
-    if binning.method == "fixed":
-        low, high = binning.value_range
-        width = (high - low) / bins
-        return [f"{low + (i + 0.5) * width:g}" for i in range(bins)], "bin centre"
-    if binning.method == "maxnorm":
-        return [f"{-1 + (i + 0.5) * 2 / bins:.2g}" for i in range(bins)], "bin centre / max |x|"
-    if binning.method == "quantile":
-        return [str(i) for i in range(bins)], "quantile bin"
-    return [str(i) for i in range(bins)], "code"
+def bin_labels(binning: Binning) -> list[str]:
+    """Each bin's range in the units the binning works in (a bin index for quantile bins and
+    codes), for tooltips."""
+    low, high = {"fixed": binning.value_range, "maxnorm": (-1.0, 1.0)}.get(
+        binning.method, (None, None))
+    if low is None:
+        return [f"bin {i}" for i in range(binning.bins)]
+    width = (high - low) / binning.bins
+    return [f"[{low + i * width:.4g}, {low + (i + 1) * width:.4g})"
+            for i in range(binning.bins)]
+
+
+def _axis(binning: Binning, name: str) -> alt.Axis:
+    """An axis over bin edges 0..bins labelled in the binning's units."""
+    if binning.method in ("fixed", "maxnorm"):
+        low, high = binning.value_range if binning.method == "fixed" else (-1.0, 1.0)
+        width = (high - low) / binning.bins
+        unit = "" if binning.method == "fixed" else " / max |x|"
+        return alt.Axis(title=f"{name}{unit}",
+                        labelExpr=f"format({low} + datum.value * {width}, '~g')")
+    return alt.Axis(title=f"{name} ({'quantile bin' if binning.method == 'quantile' else 'code'})",
+                    format="d")
 
 
 def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
@@ -64,7 +74,7 @@ def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
     import torch
 
     codes = binning.codes(torch.from_numpy(sources)).numpy()
-    labels, _ = bin_labels(binning)
+    labels = bin_labels(binning)
     frames = []
     for j in range(1, len(names)):
         cells = (pd.DataFrame({"x_bin": codes[:, 0], "y_bin": codes[:, j], "theta": theta})
@@ -73,6 +83,7 @@ def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
         cells.insert(0, "pair", f"{names[0]} x {names[j]}")
         cells["x"] = [labels[i] for i in cells.x_bin]
         cells["y"] = [labels[i] for i in cells.y_bin]
+        cells["x_end"], cells["y_end"] = cells.x_bin + 1, cells.y_bin + 1
         cells["share"] = cells.samples / len(theta)
         frames.append(cells)
     return pd.concat(frames, ignore_index=True)
@@ -85,13 +96,14 @@ def input_map(cells: pd.DataFrame, pair: str, binning: Binning, title: str) -> a
     if rows.empty:
         raise InfomorphError(f"no cells for the pair {pair!r}")
     x_name, y_name = pair.split(" x ")
-    labels, what = bin_labels(binning)
     size = 300 if binning.bins <= 30 else 400
+    # quantitative over bin edges: any number of bins, empty bins keep their place
+    edges = alt.Scale(domain=[0, binning.bins], nice=False, zero=False)
     return alt.Chart(rows).mark_rect().encode(
-        x=alt.X("x:O", title=f"{x_name} ({what})", scale=alt.Scale(domain=labels),
-                axis=alt.Axis(labelAngle=0, labelOverlap=True)),
-        y=alt.Y("y:O", title=f"{y_name} ({what})", scale=alt.Scale(domain=labels[::-1]),
-                axis=alt.Axis(labelOverlap=True)),
+        x=alt.X("x_bin:Q", scale=edges, axis=_axis(binning, x_name)),
+        x2="x_end:Q",
+        y=alt.Y("y_bin:Q", scale=edges, axis=_axis(binning, y_name)),
+        y2="y_end:Q",
         color=alt.Color("p_fire:Q", title="P(Y=+1)",
                         scale=alt.Scale(scheme="redblue", domain=[0, 1], domainMid=0.5,
                                         reverse=True)),

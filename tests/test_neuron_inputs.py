@@ -30,8 +30,9 @@ def test_cells_are_the_table_the_analysis_decomposes(tmp_path):
         cells = input_cells(np.stack([one.source_F.values, one.source_C.values], -1),
                             one.theta.values, ["F", "C"], binning)
         assert set(cells.pair) == {"F x C"} and cells.samples.sum() == 64
-        # sources at -10 / +10: bins 5 and 15, centres -9 and 11
-        assert set(cells.x) == set(cells.y) == {"-9", "11"} and len(cells) == 4
+        # sources at -10 / +10: bins 5 and 15 of 2 units each on [-20, 20]
+        assert set(cells.x) == set(cells.y) == {"[-10, -8)", "[10, 12)"} and len(cells) == 4
+        assert set(cells.x_bin) == {5, 15} and (cells.x_end == cells.x_bin + 1).all()
         p_cell = cells.share.to_numpy()
         joint = np.concatenate([p_cell * (1 - cells.p_fire), p_cell * cells.p_fire])
         p_fire = float((p_cell * cells.p_fire).sum())
@@ -40,8 +41,8 @@ def test_cells_are_the_table_the_analysis_decomposes(tmp_path):
                                          .sel(neuron=k)), abs=1e-9), gate
     xor = input_cells(np.array([[-10, -10], [-10, 10], [10, -10], [10, 10.0]]),
                       np.array([0, 1, 1, 0.0]), ["F", "C"], binning)
-    assert xor.set_index(["x", "y"]).p_fire.to_dict() == {
-        ("-9", "-9"): 0.0, ("-9", "11"): 1.0, ("11", "-9"): 1.0, ("11", "11"): 0.0}
+    assert xor.set_index(["x_bin", "y_bin"]).p_fire.to_dict() == {
+        (5, 5): 0.0, (5, 15): 1.0, (15, 5): 1.0, (15, 15): 0.0}
     assert xor.share.sum() == pytest.approx(1.0)
 
 
@@ -58,10 +59,16 @@ def test_first_source_against_each_other_and_per_neuron_binnings():
     quantile = input_cells(sources, theta, ["F", "C", "L"], Binning("quantile", 4))
     per_bin = quantile[quantile.pair == "F x C"].groupby("x_bin").samples.sum()
     assert per_bin.tolist() == [125, 125, 125, 125]
-    assert bin_labels(Binning("quantile", 4)) == (["0", "1", "2", "3"], "quantile bin")
+    assert bin_labels(Binning("quantile", 4)) == ["bin 0", "bin 1", "bin 2", "bin 3"]
+    assert bin_labels(Binning("maxnorm", 4))[0] == "[-1, -0.5)"
     chart = input_map(cells, "F x L", Binning("maxnorm", 10), "t").to_dict()
-    assert chart["encoding"]["x"]["scale"]["domain"] == bin_labels(Binning("maxnorm", 10))[0]
+    # bins on a quantitative scale over their edges, labelled in the binning's units
+    assert chart["encoding"]["x"]["scale"]["domain"] == [0, 10]
+    assert chart["encoding"]["x"]["axis"]["labelExpr"] == "format(-1.0 + datum.value * 0.2, '~g')"
     assert chart["encoding"]["color"]["scale"]["domain"] == [0, 1]
+    # any number of bins: a spec whose size does not grow with them
+    many = input_cells(sources, theta, ["F", "C", "L"], Binning("fixed", 100_000))
+    assert len(str(input_map(many, "F x C", Binning("fixed", 100_000), "t").to_dict())) < 2e5
     with pytest.raises(InfomorphError, match="at least two sources"):
         input_cells(sources[:, :1], theta, ["F"], Binning())
     with pytest.raises(InfomorphError, match="one value per sample"):
