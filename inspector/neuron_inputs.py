@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import altair as alt
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from inspector.errors import InfomorphError
 
@@ -87,6 +88,19 @@ def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
         cells["share"] = cells.samples / len(theta)
         frames.append(cells)
     return pd.concat(frames, ignore_index=True)
+
+
+def seen_at(probe: xr.Dataset, attrs: Mapping, names: Sequence[str],
+            step: int) -> tuple[pd.DataFrame, Binning]:
+    """``input_cells`` of one neuron at one step and the binning used: ``probe`` is its probe
+    data at every checkpoint (``storage.Run.neuron``), ``attrs`` its analysed layer's
+    attributes, ``names`` the layer's sources."""
+    if step not in probe.step.values:
+        raise InfomorphError(f"run.h5 has no checkpoint at step {step}")
+    one = probe.sel(step=step)
+    binning = layer_binning(attrs)
+    sources = np.stack([one[f"source_{s}"].values for s in names], -1)
+    return input_cells(sources, one.theta.values, names, binning), binning
 
 
 def input_map(cells: pd.DataFrame, pair: str, binning: Binning, title: str) -> alt.Chart:

@@ -455,6 +455,39 @@ def test_runs_of_one_name_in_other_directories_keep_apart(tmp_path, capsys):
     assert (out / "seed1-a-hidden-composition.svg").exists()
 
 
+def test_export_figures_of_chosen_neurons(tmp_path, capsys):
+    logs = tmp_path / "logs"
+    analyze_run(gate_run(logs / "tri", lateral=True))
+    analyze_run(gate_run(logs / "bi"))
+    out = tmp_path / "figs"
+    assert main(["export", str(logs), "--format", "svg", "--neuron", "1", "-o", str(out)]) == 0
+    drawn = {p.name for p in out.glob("*neuron1*")}
+    assert drawn == {f"{run}-hidden-neuron1-{what}.svg" for run, whats in (
+        ("tri", ("atoms", "goal", "sees-F-C", "sees-F-L")),
+        ("bi", ("atoms", "goal", "sees-F-C"))) for what in whats}
+    assert "F x C of neuron 1 at step 1" in (out / "bi-hidden-neuron1-sees-F-C.svg").read_text()
+    capsys.readouterr()
+    for argv, message in (
+        (["--format", "svg", "--neuron", "4"], "no layer has a neuron 4; the largest has 0..3"),
+        (["--format", "csv", "--neuron", "1"], "choose svg, png or pdf"),
+        (["--format", "svg", "--checkpoint", "7"], "run bi has no checkpoint at step 7"),
+    ):
+        fresh = tmp_path / "none"
+        assert main(["export", str(logs), *argv, "-o", str(fresh)]) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not fresh.exists()  # checked before anything is written
+    # without a readable run.h5: the neuron's atoms, no input maps, a warning
+    run_h5 = logs / "bi" / "run.h5"
+    run_h5.write_bytes(run_h5.read_bytes()[:4000])
+    again = tmp_path / "again"
+    assert main(["export", str(logs / "bi"), "--format", "svg", "--neuron", "1",
+                 "-o", str(again)]) == 0
+    assert (again / "bi-hidden-neuron1-atoms.svg").exists()
+    assert not list(again.glob("*sees*"))
+    assert "no input maps of neuron 1" in capsys.readouterr().err
+
+
 def test_export_checks_every_run_before_writing_and_warns_about_changed_runs(logdir, tmp_path,
                                                                            capsys):
     # a run whose run.h5 was lost after its analysis: exported, with a warning

@@ -4,7 +4,6 @@ it sees (its binned inputs and firing probability)."""
 
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from inspector.app import context, data, nav, vega
@@ -16,7 +15,7 @@ from inspector.neuron_charts import (
     check_neuron,
     receptive_field,
 )
-from inspector.neuron_inputs import input_cells, input_map, layer_binning
+from inspector.neuron_inputs import input_map, seen_at
 
 
 def _image_shape(config: dict, inputs: int) -> tuple[int, int] | None:
@@ -105,13 +104,8 @@ def _inputs(logdir: str, view, neuron: int, step: int) -> None:
         return
     st.subheader(f"What neuron {neuron} sees at step {step}")
     try:
-        probe = data.neuron_probe(logdir, view.run, view.layer, neuron)
-        if step not in probe.step.values:
-            raise InfomorphError(f"run.h5 has no checkpoint at step {step}")
-        one = probe.sel(step=step)
-        binning = layer_binning(view.ds.attrs)
-        cells = input_cells(np.stack([one[f"source_{s}"].values for s in names], -1),
-                            one.theta.values, names, binning)
+        cells, binning = seen_at(data.neuron_probe(logdir, view.run, view.layer, neuron),
+                                 view.ds.attrs, names, step)
     except InfomorphError as err:
         st.info(f"No inputs to show: {err}")
         return

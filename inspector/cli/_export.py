@@ -35,6 +35,10 @@ def register(sub) -> None:
     p.add_argument("--atom", action="append", default=None,
                    help="tables: keep only this atom's rows (repeatable); figures: the "
                    "heatmap's atom (default: each layer's largest)")
+    p.add_argument("--neuron", action="append", type=int, default=None, metavar="N",
+                   help="figures: also neuron N of every run and layer that has it "
+                   "(repeatable): its atoms over training, its goal terms and what it sees "
+                   "at the checkpoint (its binned inputs, coloured by P(Y=+1))")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="table file (default: stdout) or figure directory")
     p.set_defaults(run=run)
@@ -63,6 +67,9 @@ def run(args) -> int:
             raise InfomorphError(f"--neurons and --classes choose a table; {args.format} "
                                  "writes figures")
         return _figures(args, checkpoint)
+    if args.neuron:
+        raise InfomorphError("--neuron N draws a neuron's figures: choose svg, png or pdf "
+                             "(--neurons gives every neuron's atoms as a table)")
     if args.neurons and args.format in ("markdown", "latex"):
         raise InfomorphError("--neurons tables are long: export them as csv or parquet")
     if args.classes and args.atom:
@@ -104,6 +111,8 @@ def _figures(args, checkpoint) -> int:
     # Everything is read and checked before the first figure is written.
     collection = load(*args.paths, variables=TABLE_VARIABLES)
     _check_atoms(collection, args.atom)
+    _check_neurons(collection, args.neuron)
+    classes = class_table(collection, checkpoint)  # also: every run has the checkpoint
     runs = analysed_runs(args.paths)
     out = args.output or Path("figures")
     if out.exists() and not out.is_dir():
@@ -123,12 +132,14 @@ def _figures(args, checkpoint) -> int:
             if atom in ds.atom.values:  # a layer of other sources lacks a chosen atom
                 charts["heatmap"] = atom_heatmap(ds, atom)
             charts["classes"] = class_timeline(ds)
+            for neuron in args.neuron or ():
+                if neuron < ds.sizes["neuron"]:
+                    charts.update(_neuron_charts(run_dir, ds, neuron, checkpoint))
             for name, chart in charts.items():
                 save_chart(chart, out / f"{prefix}-{layer}-{name}.{args.format}")
                 written += 1
     # Across runs: each layer's neuron classes per group of runs (seeds averaged), and the
     # task metrics over training as mean +- s.d. bands per group.
-    classes = class_table(collection, checkpoint)
     for layer in dict.fromkeys(classes.layer):
         save_chart(class_shares(classes, layer, estimates_text(collection[layer].ds, layer)),
                    out / f"classes-{layer}.{args.format}")
@@ -165,3 +176,38 @@ def _warn(paths) -> None:
         elif entry.analysis == "stale":
             print(f"warning: {run_dir} has changed since it was analysed; run `infomorph "
                   f"analyze {run_dir}` to include its new checkpoints", file=sys.stderr)
+
+
+def _check_neurons(tree, neurons: list[int] | None) -> None:
+    """Every chosen neuron exists in at least one layer of one run."""
+    largest = max(node.ds.sizes["neuron"] for node in tree.children.values())
+    for n in neurons or ():
+        if not 0 <= n < largest:
+            raise InfomorphError(f"no layer has a neuron {n}; the largest has 0..{largest - 1}")
+
+
+def _neuron_charts(run_dir: Path, ds, neuron: int, checkpoint) -> dict:
+    """One neuron's figures, named by what they show: atoms over training, goal terms and,
+    where run.h5 can be read, what it sees at the checkpoint (one map per pair of sources)."""
+    from inspector.neuron_charts import goal_terms_chart, neuron_atoms
+    from inspector.neuron_inputs import input_map, seen_at
+    from storage import open_run
+
+    name = f"neuron{neuron}"
+    charts = {f"{name}-atoms": neuron_atoms(ds, neuron)}
+    if "goal_terms" in ds:
+        charts[f"{name}-goal"] = goal_terms_chart(ds, neuron)
+    names = [str(s) for s in ds.source.values]
+    step = int(ds.checkpoint[-1]) if checkpoint == "last" else int(checkpoint)
+    if len(names) < 2:
+        return charts
+    try:
+        probe = open_run(run_dir).neuron(ds.attrs["layer"], neuron)
+        cells, binning = seen_at(probe, ds.attrs, names, step)
+    except InfomorphError as err:
+        print(f"warning: {run_dir}: no input maps of neuron {neuron}: {err}", file=sys.stderr)
+        return charts
+    for pair in dict.fromkeys(cells.pair):
+        charts[f"{name}-sees-{pair.replace(' x ', '-')}"] = input_map(
+            cells, pair, binning, f"{pair} of neuron {neuron} at step {step}")
+    return charts
