@@ -13,7 +13,8 @@ One group per layer with dims (checkpoint, neuron, atom), checkpoint = training 
   (see ``inspector.atom_classes``);
 - ``p_value`` (with ``shuffles`` > 0): per atom, the share of K target-against-source
   shuffles (within the probe set, per neuron) whose atom is at least as large in magnitude,
-  (1 + hits) / (1 + K): small values separate an atom from estimation bias.
+  (1 + hits) / (1 + K): small values separate an atom from estimation bias; and
+  ``pid_null_mean``: each atom's mean over those K shuffles, the bias itself (bits).
 
 The root holds the run's metrics on the checkpoint dim and the provenance in attributes.
 """
