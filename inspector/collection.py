@@ -132,7 +132,8 @@ def run_names(runs: list[Path]) -> list[str]:
 TABLE_VARIABLES = ("pid", "entropy", "neuron_class", "p_value", "pid_null_mean")
 """The layer variables the tables across runs and the Compare page read
 (``inspector.export``, ``inspector.curves``): ``load(..., variables=TABLE_VARIABLES)``
-reads a third of a layer's bytes (4 of its (checkpoint, neuron, atom) arrays are others)."""
+skips pid_informative, pid_misinformative, redundancy and the goal and class summaries
+(8 runs of 1000 neurons: 4.1x faster, a third of the memory; bench/collection_load.py)."""
 
 
 def load(*paths: str | os.PathLike, variables: Iterable[str] | None = None) -> xr.DataTree:
