@@ -1,4 +1,5 @@
-"""One neuron: its atoms over training, its goal terms, its atom table and its receptive field.
+"""One neuron: its atoms over training, its goal terms, its atom table, its receptive field,
+and all its figures by name (``neuron_figures``, for the exports).
 
 Plain functions from an analysed layer (``xarray.Dataset`` with dims checkpoint, neuron, atom)
 to ``altair`` charts or ``pandas`` tables; the app's neuron page is made of these.
@@ -163,3 +164,23 @@ def receptive_field(weights: np.ndarray, shape: tuple[int, int], title: str) -> 
                        legend_title="weight", width=240,
                        height=round(240 * rows / cols)).properties(
         title=title, autosize=alt.AutoSizeParams(type="pad"))  # pixels stay square
+
+
+def neuron_figures(ds: xr.Dataset, neuron: int, step: int,
+                   probe: xr.Dataset | None = None) -> dict[str, alt.Chart]:
+    """A neuron's figures by name: ``atoms`` over training, ``goal`` terms (where the layer
+    has a goal) and, given its ``probe`` data (``storage.Run.neuron``), what it sees at
+    ``step``: ``sees-F-C``, ``sees-F-L``, ... (``inspector.neuron_inputs``)."""
+    from inspector.neuron_inputs import input_map, seen_at
+
+    charts = {"atoms": neuron_atoms(ds, neuron)}
+    if "goal_terms" in ds:
+        charts["goal"] = goal_terms_chart(ds, neuron)
+    names = [str(s) for s in ds.source.values]
+    if probe is None or len(names) < 2:
+        return charts
+    cells, binning = seen_at(probe, ds.attrs, names, step)
+    for pair in dict.fromkeys(cells.pair):
+        charts[f"sees-{pair.replace(' x ', '-')}"] = input_map(
+            cells, pair, binning, f"{pair} of neuron {neuron} at step {step}")
+    return charts

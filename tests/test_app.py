@@ -491,6 +491,15 @@ def test_export_page_offers_downloads(trained_logdir, monkeypatch):
     at.button(key="fig-render").click().run()
     no_traceback(at)
     assert [b.proto.label for b in at.get("download_button")][-1] == "Download composition.svg"
+    # a neuron's figures, as `infomorph export --neuron N` writes them
+    at.number_input(key="fig-neuron").set_value(4).run()
+    kinds = at.selectbox(key="fig-neuron-kind-hidden")
+    assert kinds.options == ["atoms", "goal", "sees-F-C", "sees-F-L"]
+    kinds.select("sees-F-L").run()
+    at.button(key="neuron-fig-render").click().run()
+    no_traceback(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download neuron4-sees-F-L.svg" in labels
     # across runs: the neuron classes of each layer, test accuracy
     options = at.selectbox(key="across-kind").options
     assert options == ["neuron classes per group, layer hidden",

@@ -18,7 +18,9 @@ from inspector.charts import (
     largest_atom,
 )
 from inspector.curves import compared_metrics, metric_frame, seed_bands
+from inspector.errors import InfomorphError
 from inspector.export import atom_table, class_table, neuron_table, provenance, write_table
+from inspector.neuron_charts import neuron_figures
 
 FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
            "heatmap": "neuron x checkpoint heatmap", "classes": "neuron classes over training"}
@@ -69,6 +71,7 @@ def show(logdir: str, route: Route) -> None:
     _render_button(cols[3], "fig", (run, layer, kind, fmt), chart, fmt,
                    f"{run.replace('/', '-')}-{layer}-{kind}.{fmt}", f"{kind}.{fmt}")
     vega.draw(chart)
+    _neuron_figures(logdir, run, layer, ds, fmt)
 
     st.subheader("Figures across runs")
     st.caption("Groups of runs that differ only in their seed, as on the Compare page.")
@@ -89,6 +92,26 @@ def show(logdir: str, route: Route) -> None:
     _render_button(cols[2], "across", (tuple(runs), name, fmt), chart, fmt, f"{name}.{fmt}",
                    f"{name}.{fmt}")
     vega.draw(chart)
+
+
+def _neuron_figures(logdir: str, run: str, layer: str, ds, fmt: str) -> None:
+    """One neuron's figures of the chosen run and layer at its last analysed checkpoint, as
+    ``infomorph export --neuron N`` writes them."""
+    st.write("A neuron's figures")
+    cols = st.columns(4)
+    neuron = int(cols[0].number_input("Neuron", 0, ds.sizes["neuron"] - 1, 0,
+                                      key="fig-neuron"))
+    step = int(ds.checkpoint[-1])
+    try:
+        probe = data.neuron_probe(logdir, run, layer, neuron)
+    except InfomorphError as err:
+        st.caption(f"No input maps: {err}")
+        probe = None
+    figures = neuron_figures(ds, neuron, step, probe)
+    name = cols[1].selectbox("Figure", list(figures), key=f"fig-neuron-kind-{layer}")
+    file_name = f"{run.replace('/', '-')}-{layer}-neuron{neuron}-{name}.{fmt}"
+    _render_button(cols[3], "neuron-fig", (run, layer, neuron, name, fmt), figures[name], fmt,
+                   file_name, f"neuron{neuron}-{name}.{fmt}")
 
 
 def _render_button(where, key: str, what: tuple, chart, fmt: str, file_name: str,

@@ -187,27 +187,16 @@ def _check_neurons(tree, neurons: list[int] | None) -> None:
 
 
 def _neuron_charts(run_dir: Path, ds, neuron: int, checkpoint) -> dict:
-    """One neuron's figures, named by what they show: atoms over training, goal terms and,
-    where run.h5 can be read, what it sees at the checkpoint (one map per pair of sources)."""
-    from inspector.neuron_charts import goal_terms_chart, neuron_atoms
-    from inspector.neuron_inputs import input_map, seen_at
+    """One neuron's figures (``neuron_charts.neuron_figures``) named for the files; without
+    a readable run.h5, no input maps (and a warning)."""
+    from inspector.neuron_charts import neuron_figures
     from storage import open_run
 
-    name = f"neuron{neuron}"
-    charts = {f"{name}-atoms": neuron_atoms(ds, neuron)}
-    if "goal_terms" in ds:
-        charts[f"{name}-goal"] = goal_terms_chart(ds, neuron)
-    names = [str(s) for s in ds.source.values]
     step = int(ds.checkpoint[-1]) if checkpoint == "last" else int(checkpoint)
-    if len(names) < 2:
-        return charts
     try:
         probe = open_run(run_dir).neuron(ds.attrs["layer"], neuron)
-        cells, binning = seen_at(probe, ds.attrs, names, step)
     except InfomorphError as err:
         print(f"warning: {run_dir}: no input maps of neuron {neuron}: {err}", file=sys.stderr)
-        return charts
-    for pair in dict.fromkeys(cells.pair):
-        charts[f"{name}-sees-{pair.replace(' x ', '-')}"] = input_map(
-            cells, pair, binning, f"{pair} of neuron {neuron} at step {step}")
-    return charts
+        probe = None
+    return {f"neuron{neuron}-{name}": chart
+            for name, chart in neuron_figures(ds, neuron, step, probe).items()}
