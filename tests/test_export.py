@@ -370,6 +370,7 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
     assert hidden["binning"] == "fixed, 20 bins, range [-20, 20], 64 samples"
     assert hidden["classes"] == {"unique": 0.25, "redundant": 0.0, "synergistic": 0.0,
                                  "mixed": 0.75, "none": 0.0}
+    assert hidden["shuffles"] == 0
     assert main(["info", str(logdir / "s0")]) == 0
     assert ("hidden     neurons at step 1: unique 25 %, redundant 0 %, synergistic 0 %, "
             "mixed 75 %, none 0 % (fixed, 20 bins, range [-20, 20], 64 samples)"
@@ -381,6 +382,11 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
         "analysis up to date", "analysis up to date", "analysis missing", "analysis missing"]
     # runs named as the inspector names them: their path below the LOGDIR
     assert [line.split(":")[0] for line in lines] == ["s0", "s1", "sweep/s2", "unanalysed"]
+    from inspector.analysis import AnalysisSettings
+
+    analyze_run(logdir / "s1", AnalysisSettings(shuffles=2), force=True)
+    assert main(["info", str(logdir / "s1")]) == 0
+    assert "64 samples, shuffle null of 2)" in capsys.readouterr().out
     # a damaged analysis file: said, not raised
     analysis_file = logdir / "s0" / "analysis.nc"
     analysis_file.write_bytes(analysis_file.read_bytes()[:4096])

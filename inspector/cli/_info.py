@@ -86,6 +86,7 @@ def _analysis(run_) -> dict:
             # the layer's sources are in the run's summary already
             "binning": estimator_text({**estimator_attrs(node.attrs), "sources": None}),
             "classes": {c: round(float(v), 4) for c, v in shares.items()},
+            "shuffles": int(node.attrs.get("shuffles", 0)),
         }
     return out
 
@@ -124,5 +125,7 @@ def _describe(s: dict) -> str:
     lines.append(f"analysis   {analysis['state']}")
     for layer, x in analysis.get("layers", {}).items():
         classes = ", ".join(f"{c} {100 * v:.0f} %" for c, v in x["classes"].items())
-        lines.append(f"  {layer:<10} neurons at step {x['step']}: {classes} ({x['binning']})")
+        null = f", shuffle null of {x['shuffles']}" if x["shuffles"] else ""
+        lines.append(f"  {layer:<10} neurons at step {x['step']}: {classes} "
+                     f"({x['binning']}{null})")
     return "\n".join(lines)
