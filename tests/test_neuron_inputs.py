@@ -75,3 +75,24 @@ def test_first_source_against_each_other_and_per_neuron_binnings():
         input_cells(sources, theta[:10], ["F", "C", "L"], Binning())
     with pytest.raises(InfomorphError, match="no cells for the pair"):
         input_map(cells, "C x L", Binning("maxnorm", 10), "t")
+
+
+@pytest.mark.parametrize("method", ["fixed", "maxnorm", "quantile"])
+def test_cells_bin_like_the_estimator_even_on_bin_edges(method):
+    """float32 values on and next to the edges: the cells' I(Y; F, C) is the estimator's."""
+    from inspector.pid import decompose_samples_dataset
+
+    rng = np.random.default_rng(1)
+    edges = np.arange(-20, 21, 2.0)
+    values = rng.choice(edges, size=(400, 2)) + rng.choice([0, 1e-6, -1e-6], size=(400, 2))
+    sources = values.astype(np.float32)
+    theta = rng.random(400).astype(np.float32)
+    binning = Binning(method, 20)
+    cells = input_cells(sources, theta, ["F", "C"], binning)
+    p_cell = cells.share.to_numpy()
+    joint = np.concatenate([p_cell * (1 - cells.p_fire), p_cell * cells.p_fire])
+    p_fire = float((p_cell * cells.p_fire).sum())
+    mi = _entropy(np.array([p_fire, 1 - p_fire])) + _entropy(p_cell) - _entropy(joint)
+    ds = decompose_samples_dataset(sources[None], theta[None], binning=binning,
+                                   names=["F", "C"])
+    assert mi == pytest.approx(float(ds.mutual_information[0]), abs=1e-9)
