@@ -190,6 +190,32 @@ def _sources(ds: xr.Dataset, layer: str) -> list[str]:
             for a in json_coordinate(ds, "analysis")]
 
 
+def layer_atoms_at(ds: xr.Dataset, step: int) -> pd.DataFrame:
+    """One run's layer at one checkpoint (an analysis group: dims checkpoint, neuron,
+    atom), one row per atom: class, mean, median and quartiles over the neurons (bits), and
+    for analyses with shuffles the share of neurons beating the null (p < ``SIGNIFICANCE``)
+    and the layer-mean atom under the null (the bias, bits)."""
+    from inspector.atom_classes import atom_classes
+
+    if step not in ds.checkpoint.values:
+        raise InfomorphError(f"no analysed checkpoint at step {step}")
+    one = ds.sel(checkpoint=step)
+    pid = one.pid.transpose("neuron", "atom").values
+    table = pd.DataFrame({
+        "atom": [str(a) for a in ds.atom.values],
+        "class": atom_classes(len(ds.source)),
+        "mean_bits": pid.mean(axis=0),
+        "q25_bits": np.quantile(pid, 0.25, axis=0),
+        "median_bits": np.median(pid, axis=0),
+        "q75_bits": np.quantile(pid, 0.75, axis=0),
+    })
+    if "p_value" in one:
+        table["significant_share"] = (one.p_value < SIGNIFICANCE).mean("neuron").values
+    if "pid_null_mean" in one:
+        table["null_mean_bits"] = one.pid_null_mean.mean("neuron").values
+    return table
+
+
 def provenance(tree: xr.DataTree, checkpoint) -> dict:
     """Where a table comes from. ``layers``: each layer's binning, bins, probe samples and
     target; a list of the values where the runs were analysed differently."""

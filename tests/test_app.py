@@ -219,6 +219,22 @@ def test_layer_page(trained_logdir, monkeypatch):
     no_traceback(at)
     specs = [c.proto.spec for c in charts(at)]
     assert len(specs) == 3 and "Neuron classes of layer hidden over training" in specs[2]
+    at.session_state["layer-tab"] = "Atoms at this checkpoint"
+    at.run()
+    no_traceback(at)
+    table = at.dataframe[0].value
+    ds = open_analysis(resolve(trained_logdir, run))["hidden"].ds
+    step = int(ds.checkpoint[-1])
+    assert len(table) == 18 and len(charts(at)) == 2  # only the composition and simplex
+    np.testing.assert_allclose(table.mean_bits, ds.pid.sel(checkpoint=step).mean("neuron"))
+    np.testing.assert_allclose(table.null_mean_bits,
+                               ds.pid_null_mean.sel(checkpoint=step).mean("neuron"))
+    assert ((table.significant_share >= 0) & (table.significant_share <= 1)).all()
+    assert (table.q25_bits <= table.median_bits).all()
+    assert (table.median_bits <= table.q75_bits).all()
+    # analysed with 5 shuffles: p >= 1/6, no atom can be significant, and the page says so
+    assert (table.significant_share == 0).all()
+    assert any("no p value goes below 1/6" in t for t in texts(at.warning))
 
 
 def test_defaults_settle_into_the_link(trained_logdir, monkeypatch):

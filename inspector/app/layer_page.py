@@ -15,8 +15,10 @@ from inspector.charts import (
     largest_atom,
 )
 from inspector.curves import goal_text, metric_curves
+from inspector.export import SIGNIFICANCE, layer_atoms_at
 
-TABS = ("Neurons x checkpoints", "Goal and accuracy", "Classes over training")
+TABS = ("Neurons x checkpoints", "Goal and accuracy", "Classes over training",
+        "Atoms at this checkpoint")
 COMPOSITION_CHECKPOINTS = 50
 """Checkpoints the composition chart draws at most: drawing 100 checkpoints x 18 atoms took
 a browser 0.2-0.6 s more than 50 (docs/benchmarks.md)."""
@@ -93,7 +95,7 @@ def show(logdir: str, route: Route) -> None:
                    "atom mass; mixed-order atoms set the point size, negative mass is in the "
                    "tooltip.")
 
-    heatmap, training, classes = st.tabs(TABS, key="layer-tab", on_change="rerun")
+    heatmap, training, classes, atoms = st.tabs(TABS, key="layer-tab", on_change="rerun")
     # Only the open tab is drawn: each Vega chart costs a browser 0.2-0.5 s of CPU.
     if heatmap.open:
         with heatmap:
@@ -107,6 +109,23 @@ def show(logdir: str, route: Route) -> None:
             vega.draw(chart("classes"), left, width="stretch")
             right.caption(f"Classes: {CLASS_RULE}. The neurons of each class at one "
                           "checkpoint: the simplex above, or the table of the first tab.")
+    if atoms.open:
+        with atoms:
+            table = layer_atoms_at(view.ds, view.step)
+            st.dataframe(table, hide_index=True, width="stretch",
+                         column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                        for c in table.columns if c.endswith(("_bits",
+                                                                              "_share"))})
+            st.caption("Over the layer's neurons at the chosen checkpoint, in bits. "
+                       + ("significant_share: neurons whose atom beats the shuffle null "
+                          "(p < 0.05); null_mean_bits: the atom under that null, the "
+                          "estimation bias." if "p_value" in view.ds else
+                          "Analyse with `--shuffles 100` for significance and bias."))
+            shuffles = int(view.ds.attrs.get("shuffles", 0) or 0)
+            if shuffles and 1 / (shuffles + 1) >= SIGNIFICANCE:
+                st.warning(f"With {shuffles} shuffles no p value goes below "
+                           f"1/{shuffles + 1} = {1 / (shuffles + 1):.2f}, so no atom can beat "
+                           "the null at p < 0.05: re-analyse with `--shuffles 20` or more.")
 
 
 def _heatmap_tab(view: context.LayerView, chart) -> None:
