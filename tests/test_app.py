@@ -281,6 +281,7 @@ def test_neuron_deep_link(trained_logdir, monkeypatch):
     ds = open_analysis(resolve(trained_logdir, run))["hidden"].ds
     np.testing.assert_allclose(table.bits, ds.pid.sel(neuron=3, checkpoint=step).values)
     assert "p_value" in table and ((table.p_value > 0) & (table.p_value <= 1)).all()
+    assert any("no p value goes below 1/6" in t for t in texts(at.warning))  # 5 shuffles
     np.testing.assert_allclose(table.null_mean, ds.pid_null_mean.sel(neuron=3, checkpoint=step))
     specs = [c.proto.spec for c in charts(at)]
     assert any("Receptive field" in s for s in specs)  # digits are 8x8 images

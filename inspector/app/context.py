@@ -114,6 +114,18 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
     return LayerView(run=run, tree=tree, layer=layer, ds=ds, step=step)
 
 
+def few_shuffles(ds) -> None:
+    """Warn when an analysis ran too few shuffles for any p value to go below
+    ``export.SIGNIFICANCE``: p >= 1/(K+1)."""
+    from inspector.export import SIGNIFICANCE
+
+    shuffles = int(ds.attrs.get("shuffles", 0) or 0)
+    if shuffles and 1 / (shuffles + 1) >= SIGNIFICANCE:
+        st.warning(f"With {shuffles} shuffles no p value goes below 1/{shuffles + 1} = "
+                   f"{1 / (shuffles + 1):.2f}, so no atom can beat the null at p < "
+                   f"{SIGNIFICANCE}: re-analyse with `--shuffles 20` or more.")
+
+
 def smoothing(key: str) -> float:
     return st.slider("Smoothing", 0.0, 0.99, 0.0, 0.01, key=key,
                      help="exponential moving average, as in TensorBoard")

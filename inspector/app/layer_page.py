@@ -15,7 +15,7 @@ from inspector.charts import (
     largest_atom,
 )
 from inspector.curves import goal_text, metric_curves
-from inspector.export import SIGNIFICANCE, layer_atoms_at
+from inspector.export import layer_atoms_at
 
 TABS = ("Neurons x checkpoints", "Goal and accuracy", "Classes over training",
         "Atoms at this checkpoint")
@@ -121,11 +121,7 @@ def show(logdir: str, route: Route) -> None:
                           "(p < 0.05); null_mean_bits: the atom under that null, the "
                           "estimation bias." if "p_value" in view.ds else
                           "Analyse with `--shuffles 100` for significance and bias."))
-            shuffles = int(view.ds.attrs.get("shuffles", 0) or 0)
-            if shuffles and 1 / (shuffles + 1) >= SIGNIFICANCE:
-                st.warning(f"With {shuffles} shuffles no p value goes below "
-                           f"1/{shuffles + 1} = {1 / (shuffles + 1):.2f}, so no atom can beat "
-                           "the null at p < 0.05: re-analyse with `--shuffles 20` or more.")
+            context.few_shuffles(view.ds)
 
 
 def _heatmap_tab(view: context.LayerView, chart) -> None:

@@ -89,6 +89,7 @@ def show(logdir: str, route: Route) -> None:
                        "target within the probe set); small p means the atom is more than "
                        "estimation bias. null_mean: the atom's mean under that null, the bias "
                        "itself (bits).")
+            context.few_shuffles(ds)
         else:
             st.caption("No significance: the analysis ran without shuffles. Re-run it with "
                        "`infomorph analyze RUN --shuffles 100 --force`.")
