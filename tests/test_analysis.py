@@ -303,3 +303,13 @@ def test_threads_do_not_change_the_analysis(tmp_path, monkeypatch):
     monkeypatch.setattr(analysis, "CHECKPOINT_THREADS", 3)
     three = analyze(run_dir, settings)["hidden"].ds
     xr.testing.assert_identical(one, three)
+
+
+def test_analyze_notes_a_shuffle_null_too_small_for_significance(tmp_path, capsys):
+    run_dir = gate_run(tmp_path / "g", checkpoints=1)
+    assert main(["analyze", str(run_dir), "--shuffles", "3", "--quiet"]) == 0
+    assert "note: with 3 shuffles no p value goes below 1/4" in capsys.readouterr().err
+    assert main(["analyze", str(run_dir), "--shuffles", "19", "--quiet", "--force"]) == 0
+    assert "note:" in capsys.readouterr().err  # p >= 1/20: never below 0.05
+    assert main(["analyze", str(run_dir), "--shuffles", "20", "--quiet", "--force"]) == 0
+    assert "note:" not in capsys.readouterr().err
