@@ -166,6 +166,13 @@ def receptive_field(weights: np.ndarray, shape: tuple[int, int], title: str) -> 
         title=title, autosize=alt.AutoSizeParams(type="pad"))  # pixels stay square
 
 
+def neuron_figure_names(ds: xr.Dataset) -> list[str]:
+    """The names ``neuron_figures`` gives a neuron of this layer, without drawing any."""
+    names = [str(s) for s in ds.source.values]
+    return ["atoms", *(["goal"] if "goal_terms" in ds else []),
+            *(f"sees-{names[0]}-{other}" for other in names[1:])]
+
+
 def neuron_figures(ds: xr.Dataset, neuron: int, step: int,
                    probe: xr.Dataset | None = None) -> dict[str, alt.Chart]:
     """A neuron's figures by name: ``atoms`` over training, ``goal`` terms (where the layer

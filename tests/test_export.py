@@ -472,6 +472,11 @@ def test_export_figures_of_chosen_neurons(tmp_path, capsys):
         ("tri", ("atoms", "goal", "sees-F-C", "sees-F-L")),
         ("bi", ("atoms", "goal", "sees-F-C"))) for what in whats}
     assert "F x C of neuron 1 at step 1" in (out / "bi-hidden-neuron1-sees-F-C.svg").read_text()
+    from inspector.neuron_charts import neuron_figure_names
+
+    tri = open_analysis(logs / "tri")["hidden"].ds
+    assert {f"tri-hidden-neuron1-{n}.svg" for n in neuron_figure_names(tri)} == {
+        p for p in drawn if p.startswith("tri-")}  # the names, known before drawing
     capsys.readouterr()
     for argv, message in (
         (["--format", "svg", "--neuron", "4"], "no layer has a neuron 4; the largest has 0..3"),

@@ -20,7 +20,7 @@ from inspector.charts import (
 from inspector.curves import compared_metrics, metric_frame, seed_bands
 from inspector.errors import InfomorphError
 from inspector.export import atom_table, class_table, neuron_table, provenance, write_table
-from inspector.neuron_charts import neuron_figures
+from inspector.neuron_charts import neuron_figure_names, neuron_figures
 
 FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
            "heatmap": "neuron x checkpoint heatmap", "classes": "neuron classes over training"}
@@ -102,13 +102,15 @@ def _neuron_figures(logdir: str, run: str, layer: str, ds, fmt: str) -> None:
     neuron = int(cols[0].number_input("Neuron", 0, ds.sizes["neuron"] - 1, 0,
                                       key="fig-neuron"))
     step = int(ds.checkpoint[-1])
-    try:
-        probe = data.neuron_probe(logdir, run, layer, neuron)
-    except InfomorphError as err:
-        st.caption(f"No input maps: {err}")
-        probe = None
+    name = cols[1].selectbox("Figure", neuron_figure_names(ds), key=f"fig-neuron-kind-{layer}")
+    probe = None
+    if name.startswith("sees-"):  # only these read run.h5 (and import torch to bin)
+        try:
+            probe = data.neuron_probe(logdir, run, layer, neuron)
+        except InfomorphError as err:
+            st.caption(f"No input maps: {err}")
+            return
     figures = neuron_figures(ds, neuron, step, probe)
-    name = cols[1].selectbox("Figure", list(figures), key=f"fig-neuron-kind-{layer}")
     file_name = f"{run.replace('/', '-')}-{layer}-neuron{neuron}-{name}.{fmt}"
     _render_button(cols[3], "neuron-fig", (run, layer, neuron, name, fmt), figures[name], fmt,
                    file_name, f"neuron{neuron}-{name}.{fmt}")
