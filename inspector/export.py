@@ -31,25 +31,30 @@ TABLE_FORMATS = ("csv", "parquet", "markdown", "latex")
 
 
 def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
-    """One checkpoint per run: its last recorded one, or a given step."""
-    parts = []
+    """One checkpoint per run: its last recorded one, or a given step (runs without any
+    analysed checkpoint in this layer are left out). One vectorised selection: selecting
+    and concatenating run by run cost 40 ms a run."""
+    present = ds.entropy.notnull().any("neuron").transpose("run", "checkpoint").values
+    steps = ds.checkpoint.values
+    keep, index = [], []
     for i, run in enumerate(ds.run.values):
-        one = ds.isel(run=[i])
-        present = one.checkpoint[one.entropy.notnull().any(("run", "neuron"))]
-        if not len(present):
+        have = np.flatnonzero(present[i])
+        if not len(have):
             continue
         if checkpoint == "last":
-            step = int(present[-1])
+            j = int(have[-1])
         else:
-            step = int(checkpoint)
-            if step not in present.values:
-                raise InfomorphError(
-                    f"run {run} has no checkpoint at step {step}; its last is {int(present[-1])}"
-                )
-        parts.append(one.sel(checkpoint=step).assign_coords(step=("run", [step])))
-    if not parts:
+            hits = np.flatnonzero((steps == int(checkpoint)) & present[i])
+            if not len(hits):
+                raise InfomorphError(f"run {run} has no checkpoint at step {int(checkpoint)}; "
+                                     f"its last is {int(steps[have[-1]])}")
+            j = int(hits[0])
+        keep.append(i)
+        index.append(j)
+    if not keep:
         raise InfomorphError("no run has an analysed checkpoint")
-    return xr.concat(parts, dim="run", coords="minimal", compat="override")
+    chosen = ds.isel(run=keep).isel(checkpoint=xr.DataArray(index, dims="run"))
+    return chosen.assign_coords(step=("run", steps[index].astype(np.int64)))
 
 
 def common_steps(tree: xr.DataTree) -> list[int]:

@@ -166,14 +166,17 @@ def _warn(paths) -> None:
     """Tell on stderr which analyses no longer match their run (they are exported as they
     are: an analysis holds everything a table or figure needs)."""
     from inspector.collection import analysed_runs
-    from inspector.logdir import describe
+    from inspector.logdir import analysis_state
+    from storage import open_run
 
     for run_dir in analysed_runs(paths):
-        entry = describe(run_dir.name, run_dir)
-        if entry.error:
-            print(f"warning: {entry.error}; its analysis is exported as it was written",
+        try:
+            state = analysis_state(open_run(run_dir))
+        except InfomorphError as err:
+            print(f"warning: {err}; its analysis is exported as it was written",
                   file=sys.stderr)
-        elif entry.analysis == "stale":
+            continue
+        if state == "stale":
             print(f"warning: {run_dir} has changed since it was analysed; run `infomorph "
                   f"analyze {run_dir}` to include its new checkpoints", file=sys.stderr)
 

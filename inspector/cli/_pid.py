@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from inspector.errors import InfomorphError
-from inspector.pid import MAX_SOURCES, MEASURE, decompose_dataset
+from inspector.pid import MAX_SOURCES
 
 
 def register(sub) -> None:
@@ -154,6 +154,9 @@ def run(args) -> int:
     table, sources, source_values, target_values = read_distribution(
         args.file, args.target, args.weight, args.samples
     )
+    # the engine (torch) is imported here: every other verb starts without it
+    from inspector.pid import MEASURE, decompose_dataset
+
     n = len(sources)
     ds = decompose_dataset(table, n, pointwise=False)
     labels = [str(a) for a in ds.atom.values]
