@@ -355,3 +355,24 @@ def save_chart(chart: alt.Chart, path: str | os.PathLike, fmt: str | None = None
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+LAYER_FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
+                 "heatmap": "neuron x checkpoint heatmap",
+                 "classes": "neuron classes over training"}
+"""A layer's figures in the exports (``infomorph export``, the Export page): name -> what."""
+
+
+def layer_figure(ds: xr.Dataset, name: str, step: int | None = None,
+                 atom: str | None = None) -> alt.TopLevelMixin:
+    """One of ``LAYER_FIGURES`` of an analysed layer; ``step`` for the simplex (default: the
+    last), ``atom`` for the heatmap (default: the largest)."""
+    if name == "composition":
+        return atom_composition(ds)
+    if name == "simplex":
+        return class_simplex(ds, step)
+    if name == "heatmap":
+        return atom_heatmap(ds, atom or largest_atom(ds))
+    if name == "classes":
+        return class_timeline(ds)
+    raise InfomorphError(f"Unknown figure {name!r}; choose one of: {', '.join(LAYER_FIGURES)}.")

@@ -34,7 +34,7 @@ def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
     """One checkpoint per run: its last recorded one, or a given step (runs without any
     analysed checkpoint in this layer are left out). One vectorised selection: selecting
     and concatenating run by run cost 40 ms a run."""
-    present = ds.entropy.notnull().any("neuron").transpose("run", "checkpoint").values
+    present = _analysed(ds)
     steps = ds.checkpoint.values
     keep, index = [], []
     for i, run in enumerate(ds.run.values):
@@ -57,12 +57,18 @@ def _at_checkpoint(ds: xr.Dataset, checkpoint: str | int) -> xr.Dataset:
     return chosen.assign_coords(step=("run", steps[index].astype(np.int64)))
 
 
+def _analysed(ds: xr.Dataset) -> np.ndarray:
+    """(run, checkpoint) bool: the checkpoints each run of a layer group was analysed at
+    (a collection pads the others with NaN)."""
+    return ds.entropy.notnull().any("neuron").transpose("run", "checkpoint").values
+
+
 def common_steps(tree: xr.DataTree) -> list[int]:
     """The analysed steps every run of a ``load``-ed collection has, in every layer it has:
     the checkpoints at which all its tables can be taken (besides "last")."""
     common = None
     for node in tree.children.values():
-        present = node.ds.entropy.notnull().any("neuron").transpose("run", "checkpoint").values
+        present = _analysed(node.ds)
         steps = node.ds.checkpoint.values
         for row in present[present.any(axis=1)]:
             have = {int(s) for s in steps[row]}
@@ -72,6 +78,16 @@ def common_steps(tree: xr.DataTree) -> list[int]:
 
 SIGNIFICANCE = 0.05
 """p value under which an atom counts as beating the shuffle null in ``atom_table``."""
+
+
+def too_few_shuffles(shuffles: int) -> str | None:
+    """Why ``shuffles`` permutations cannot show significance (p >= 1/(K+1) never goes below
+    ``SIGNIFICANCE`` for K < 20), or None when they can or none were run."""
+    if not shuffles or 1 / (shuffles + 1) < SIGNIFICANCE:
+        return None
+    return (f"with {shuffles} shuffles no p value goes below 1/{shuffles + 1} = "
+            f"{1 / (shuffles + 1):.2f}, so no atom can beat the null at p < {SIGNIFICANCE}: "
+            "use --shuffles 20 or more")
 
 
 def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
@@ -103,12 +119,6 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                 v = v[finite]
                 if not len(v):
                     continue
-                sig = (np.array([]) if significant is None else
-                       significant.isel(run=runs).sel(atom=atom).values[finite].astype(float))
-                sig = sig[np.isfinite(sig)]
-                null = (np.array([]) if bias is None else
-                        bias.isel(run=runs).sel(atom=atom).values[finite].astype(float))
-                null = null[np.isfinite(null)]
                 rows.append(
                     {
                         "group": key[0],
@@ -121,11 +131,21 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                         "sd_bits": float(v.std(ddof=1)) if len(v) > 1 else float("nan"),
                         "n": len(v),
                         "steps": ",".join(str(int(s)) for s in ds.step.values[runs]),
-                        "significant_share": float(sig.mean()) if len(sig) else float("nan"),
-                        "null_mean_bits": float(null.mean()) if len(null) else float("nan"),
+                        "significant_share": _mean_over(significant, runs, atom, finite),
+                        "null_mean_bits": _mean_over(bias, runs, atom, finite),
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def _mean_over(per_run: xr.DataArray | None, runs: list[int], atom, finite) -> float:
+    """Mean of a (run, atom) value over a group's ``runs`` with a finite atom mean
+    (``finite``) that have the value; NaN when none has (e.g. analysed without shuffles)."""
+    if per_run is None:
+        return float("nan")
+    x = per_run.isel(run=runs).sel(atom=atom).values[finite].astype(float)
+    x = x[np.isfinite(x)]
+    return float(x.mean()) if len(x) else float("nan")
 
 
 def class_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:

@@ -168,26 +168,22 @@ def receptive_field(weights: np.ndarray, shape: tuple[int, int], title: str) -> 
 
 def neuron_figure_names(ds: xr.Dataset) -> list[str]:
     """The names ``neuron_figures`` gives a neuron of this layer, without drawing any."""
-    names = [str(s) for s in ds.source.values]
+    from inspector.neuron_inputs import map_names
+
     return ["atoms", *(["goal"] if "goal_terms" in ds else []),
-            *(f"sees-{names[0]}-{other}" for other in names[1:])]
+            *map_names([str(s) for s in ds.source.values])]
 
 
 def neuron_figures(ds: xr.Dataset, neuron: int, step: int,
                    probe: xr.Dataset | None = None) -> dict[str, alt.Chart]:
     """A neuron's figures by name: ``atoms`` over training, ``goal`` terms (where the layer
     has a goal) and, given its ``probe`` data (``storage.Run.neuron``), what it sees at
-    ``step``: ``sees-F-C``, ``sees-F-L``, ... (``inspector.neuron_inputs``)."""
-    from inspector.neuron_inputs import input_map, seen_at
+    ``step``: ``sees-F-C``, ``sees-F-L``, ... (``inspector.neuron_inputs.input_maps``)."""
+    from inspector.neuron_inputs import input_maps
 
     charts = {"atoms": neuron_atoms(ds, neuron)}
     if "goal_terms" in ds:
         charts["goal"] = goal_terms_chart(ds, neuron)
-    names = [str(s) for s in ds.source.values]
-    if probe is None or len(names) < 2:
-        return charts
-    cells, binning = seen_at(probe, ds.attrs, names, step)
-    for pair in dict.fromkeys(cells.pair):
-        charts[f"sees-{pair.replace(' x ', '-')}"] = input_map(
-            cells, pair, binning, f"{pair} of neuron {neuron} at step {step}")
+    if probe is not None and ds.sizes["source"] > 1:
+        charts.update(input_maps(ds, neuron, step, probe))
     return charts

@@ -57,6 +57,16 @@ def _axis(binning: Binning, name: str) -> alt.Axis:
                     format="d")
 
 
+def source_pairs(names: Sequence[str]) -> list[str]:
+    """The pairs a neuron's maps show: its first source against each other, "F x C", ..."""
+    return [f"{names[0]} x {other}" for other in names[1:]]
+
+
+def map_names(names: Sequence[str]) -> dict[str, str]:
+    """Figure name ("sees-F-C") -> source pair ("F x C") of a layer with sources ``names``."""
+    return {"sees-" + pair.replace(" x ", "-"): pair for pair in source_pairs(names)}
+
+
 def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
                 binning: Binning) -> pd.DataFrame:
     """One neuron at one checkpoint: ``sources`` (sample, source) aggregated inputs,
@@ -77,11 +87,11 @@ def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
     codes = binning.codes(torch.from_numpy(sources)).numpy()
     labels = bin_labels(binning)
     frames = []
-    for j in range(1, len(names)):
+    for j, pair in enumerate(source_pairs(names), start=1):
         cells = (pd.DataFrame({"x_bin": codes[:, 0], "y_bin": codes[:, j], "theta": theta})
                  .groupby(["x_bin", "y_bin"]).theta.agg(samples="size", p_fire="mean")
                  .reset_index())
-        cells.insert(0, "pair", f"{names[0]} x {names[j]}")
+        cells.insert(0, "pair", pair)
         cells["x"] = [labels[i] for i in cells.x_bin]
         cells["y"] = [labels[i] for i in cells.y_bin]
         cells["x_end"], cells["y_end"] = cells.x_bin + 1, cells.y_bin + 1
@@ -129,3 +139,15 @@ def input_map(cells: pd.DataFrame, pair: str, binning: Binning, title: str) -> a
         f"{binning.bins} bins per source ({binning.method}) as analysed; blank: no sample"]},
         width=size, height=size,
         autosize=alt.AutoSizeParams(type="pad"))  # the app's "fit" shrank the square
+
+
+def input_maps(ds: xr.Dataset, neuron: int, step: int, probe: xr.Dataset,
+               title: str = "{pair} of neuron {neuron} at step {step}") -> dict[str, alt.Chart]:
+    """Every map of one neuron at ``step`` by figure name (``map_names``): ``ds`` its analysed
+    layer, ``probe`` its probe data at every checkpoint (``storage.Run.neuron``); ``title``
+    is formatted with pair, neuron and step."""
+    names = [str(s) for s in ds.source.values]
+    cells, binning = seen_at(probe, ds.attrs, names, step)
+    return {name: input_map(cells, pair, binning,
+                            title.format(pair=pair, neuron=neuron, step=step))
+            for name, pair in map_names(names).items()}

@@ -115,15 +115,13 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
 
 
 def few_shuffles(ds) -> None:
-    """Warn when an analysis ran too few shuffles for any p value to go below
-    ``export.SIGNIFICANCE``: p >= 1/(K+1)."""
-    from inspector.export import SIGNIFICANCE
+    """Warn when an analysis ran too few shuffles to show significance
+    (``export.too_few_shuffles``)."""
+    from inspector.export import too_few_shuffles
 
-    shuffles = int(ds.attrs.get("shuffles", 0) or 0)
-    if shuffles and 1 / (shuffles + 1) >= SIGNIFICANCE:
-        st.warning(f"With {shuffles} shuffles no p value goes below 1/{shuffles + 1} = "
-                   f"{1 / (shuffles + 1):.2f}, so no atom can beat the null at p < "
-                   f"{SIGNIFICANCE}: re-analyse with `--shuffles 20` or more.")
+    note = too_few_shuffles(int(ds.attrs.get("shuffles", 0) or 0))
+    if note:
+        st.warning(note[0].upper() + note[1:] + " (re-analyse).")
 
 
 def smoothing(key: str) -> float:

@@ -8,22 +8,17 @@ from inspector.app import data, nav, vega
 from inspector.app.compare_page import chosen_runs
 from inspector.app.route import Route
 from inspector.charts import (
-    atom_composition,
-    atom_heatmap,
+    LAYER_FIGURES,
     chart_bytes,
     class_shares,
-    class_simplex,
-    class_timeline,
     estimates_text,
-    largest_atom,
+    layer_figure,
 )
 from inspector.curves import compared_metrics, metric_frame, seed_bands
 from inspector.errors import InfomorphError
 from inspector.export import atom_table, class_table, neuron_table, provenance, write_table
 from inspector.neuron_charts import neuron_figure_names, neuron_figures
 
-FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
-           "heatmap": "neuron x checkpoint heatmap", "classes": "neuron classes over training"}
 MIME = {"csv": "text/csv", "markdown": "text/markdown", "latex": "application/x-tex",
         "svg": "image/svg+xml", "png": "image/png", "pdf": "application/pdf"}
 SUFFIX = {"csv": "csv", "markdown": "md", "latex": "tex"}
@@ -60,14 +55,11 @@ def show(logdir: str, route: Route) -> None:
     run = nav.pick("Run", runs, route.run if route.run in runs else runs[0], key="fig-run")
     analysis = data.analysis(logdir, run)
     layer = cols[0].selectbox("Layer", list(analysis.children), key="fig-layer")
-    kind = cols[1].selectbox("Figure", list(FIGURES), format_func=FIGURES.__getitem__,
-                             key="fig-kind")
+    kind = cols[1].selectbox("Figure", list(LAYER_FIGURES),
+                             format_func=LAYER_FIGURES.__getitem__, key="fig-kind")
     fmt = cols[2].selectbox("Format", ("svg", "png", "pdf"), key="fig-format")
     ds = analysis[layer].ds
-    chart = {"composition": lambda: atom_composition(ds),
-             "simplex": lambda: class_simplex(ds),
-             "heatmap": lambda: atom_heatmap(ds, largest_atom(ds)),
-             "classes": lambda: class_timeline(ds)}[kind]()
+    chart = layer_figure(ds, kind)
     _render_button(cols[3], "fig", (run, layer, kind, fmt), chart, fmt,
                    f"{run.replace('/', '-')}-{layer}-{kind}.{fmt}", f"{kind}.{fmt}")
     vega.draw(chart)

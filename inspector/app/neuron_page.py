@@ -15,7 +15,7 @@ from inspector.neuron_charts import (
     check_neuron,
     receptive_field,
 )
-from inspector.neuron_inputs import input_map, seen_at
+from inspector.neuron_inputs import input_maps
 
 
 def _image_shape(config: dict, inputs: int) -> tuple[int, int] | None:
@@ -100,24 +100,22 @@ def show(logdir: str, route: Route) -> None:
 
 def _inputs(logdir: str, view, neuron: int, step: int) -> None:
     """The table the atoms are computed from, one pair of sources at a time."""
-    names = [str(s) for s in view.ds.source.values]
-    if len(names) < 2:
+    if view.ds.sizes["source"] < 2:
         return
     st.subheader(f"What neuron {neuron} sees at step {step}")
     try:
-        cells, binning = seen_at(data.neuron_probe(logdir, view.run, view.layer, neuron),
-                                 view.ds.attrs, names, step)
+        maps = input_maps(view.ds, neuron, step,  # the subheader names the step
+                          data.neuron_probe(logdir, view.run, view.layer, neuron),
+                          title="{pair} of neuron {neuron}")
     except InfomorphError as err:
         st.info(f"No inputs to show: {err}")
         return
     st.caption("Each source binned as the analysis did; colour: how likely the neuron fires "
                "in each cell. A neuron driven by the first source alone changes colour "
                "along x only; one that needs both, along both.")
-    pairs = list(dict.fromkeys(cells.pair))
     # side by side at their own size: square cells (stretched, the rows were squashed)
-    for col, pair in zip(st.columns(max(len(pairs), 2)), pairs, strict=False):
-        vega.draw(input_map(cells, pair, binning, f"{pair} of neuron {neuron}"), col,
-                  width="content")
+    for col, chart in zip(st.columns(max(len(maps), 2)), maps.values(), strict=False):
+        vega.draw(chart, col, width="content")
 
 
 def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:

@@ -48,7 +48,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from inspector.analysis import AnalysisSettings
-    from inspector.export import SIGNIFICANCE
+    from inspector.export import too_few_shuffles
     from storage import find_runs
 
     if args.workers is not None and args.workers < 1:
@@ -56,10 +56,9 @@ def run(args) -> int:
     settings = AnalysisSettings(
         binning=args.binning, bins=args.bins, target=args.target, shuffles=args.shuffles
     )
-    if settings.shuffles and 1 / (settings.shuffles + 1) >= SIGNIFICANCE:
-        print(f"note: with {settings.shuffles} shuffles no p value goes below "
-              f"1/{settings.shuffles + 1}, so none can reach p < {SIGNIFICANCE}; use "
-              "--shuffles 20 or more for significance", file=sys.stderr)
+    note = too_few_shuffles(settings.shuffles)
+    if note:
+        print(f"note: {note}", file=sys.stderr)
     runs: list[Path] = []
     for path in args.paths:
         runs.extend(find_runs(path))

@@ -91,13 +91,10 @@ def run(args) -> int:
 
 def _figures(args, checkpoint) -> int:
     from inspector.charts import (
-        atom_composition,
-        atom_heatmap,
+        LAYER_FIGURES,
         class_shares,
-        class_simplex,
-        class_timeline,
         estimates_text,
-        largest_atom,
+        layer_figure,
         save_chart,
     )
     from inspector.collection import TABLE_VARIABLES, analysed_runs, load, run_names
@@ -127,11 +124,10 @@ def _figures(args, checkpoint) -> int:
         for layer, node in tree.children.items():
             ds = node.ds
             step = None if checkpoint == "last" else checkpoint
-            charts = {"composition": atom_composition(ds), "simplex": class_simplex(ds, step)}
-            atom = args.atom[0] if args.atom else largest_atom(ds)
-            if atom in ds.atom.values:  # a layer of other sources lacks a chosen atom
-                charts["heatmap"] = atom_heatmap(ds, atom)
-            charts["classes"] = class_timeline(ds)
+            atom = args.atom[0] if args.atom else None
+            # a layer of other sources lacks a chosen atom: no heatmap for it
+            charts = {name: layer_figure(ds, name, step, atom) for name in LAYER_FIGURES
+                      if name != "heatmap" or atom is None or atom in ds.atom.values}
             for neuron in args.neuron or ():
                 if neuron < ds.sizes["neuron"]:
                     charts.update(_neuron_charts(run_dir, ds, neuron, checkpoint))

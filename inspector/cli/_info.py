@@ -75,7 +75,7 @@ def _analysis(run_) -> dict:
         return out
     out["layers"] = {}
     try:
-        tree = open_analysis(run_.dir)
+        tree = open_analysis(run_.dir, variables=("entropy", "neuron_class"))
     except (InfomorphError, OSError):  # its attributes read, its data did not
         return {"state": "unreadable"}
     for layer, node in tree.children.items():
