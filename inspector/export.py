@@ -25,6 +25,7 @@ from inspector import __version__
 from inspector.atom_classes import CLASS_RULE
 from inspector.collection import json_coordinate, merged_order
 from inspector.errors import InfomorphError
+from inspector.significance import q_values, significant_share
 from storage import is_hdf5
 
 TABLE_FORMATS = ("csv", "parquet", "markdown", "latex")
@@ -76,27 +77,14 @@ def common_steps(tree: xr.DataTree) -> list[int]:
     return sorted(common or ())
 
 
-SIGNIFICANCE = 0.05
-"""p value under which an atom counts as beating the shuffle null in ``atom_table``."""
-
-
-def too_few_shuffles(shuffles: int) -> str | None:
-    """Why ``shuffles`` permutations cannot show significance (p >= 1/(K+1) never goes below
-    ``SIGNIFICANCE`` for K < 20), or None when they can or none were run."""
-    if not shuffles or 1 / (shuffles + 1) < SIGNIFICANCE:
-        return None
-    return (f"with {shuffles} shuffles no p value goes below 1/{shuffles + 1} = "
-            f"{1 / (shuffles + 1):.2f}, so no atom can beat the null at p < {SIGNIFICANCE}: "
-            "use --shuffles 20 or more")
-
-
 def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
     """Tidy table: group, preset, goal, layer, sources (of the layer's lattice, e.g.
     "F,C,L": an atom's meaning depends on them), atom, mean_bits, sd_bits, n (runs), steps,
     ``significant_share``: the share of the neurons (over the group's runs analysed with
-    shuffles) whose atom has a shuffle-null p value below ``SIGNIFICANCE``, and
-    ``null_mean_bits``: the layer-mean atom under that null (the estimation bias), mean over
-    those runs; both NaN without shuffles."""
+    shuffles) whose atom has a shuffle-null p value below ``SIGNIFICANCE``,
+    ``significant_share_fdr``: the same with Benjamini-Hochberg q values over each run's
+    neurons (a false discovery rate of 5 %), and ``null_mean_bits``: the layer-mean atom
+    under that null (the estimation bias), mean over those runs; all NaN without shuffles."""
     from inspector.curves import group_names
 
     rows = []
@@ -105,8 +93,8 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
         sources = _sources(ds, layer)
         layer_mean = ds.pid.mean("neuron", skipna=True)  # (run, atom)
         # share of the neurons whose atom beats the shuffle null (runs analysed with shuffles)
-        significant = ((ds.p_value < SIGNIFICANCE).where(ds.p_value.notnull())
-                       .mean("neuron", skipna=True) if "p_value" in ds else None)
+        significant = significant_share(ds.p_value) if "p_value" in ds else None
+        discovered = significant_share(ds.p_value, fdr=True) if "p_value" in ds else None
         bias = ds.pid_null_mean.mean("neuron", skipna=True) if "pid_null_mean" in ds else None
         names = group_names(ds)
         keys = list(zip(names, ds.preset.values, ds.goal.values, strict=True))
@@ -132,6 +120,7 @@ def atom_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFram
                         "n": len(v),
                         "steps": ",".join(str(int(s)) for s in ds.step.values[runs]),
                         "significant_share": _mean_over(significant, runs, atom, finite),
+                        "significant_share_fdr": _mean_over(discovered, runs, atom, finite),
                         "null_mean_bits": _mean_over(bias, runs, atom, finite),
                     }
                 )
@@ -182,11 +171,17 @@ def class_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFra
 
 def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFrame:
     """Tidy per-neuron table: run, preset, seed, layer, sources, step, neuron, class, atom,
-    bits."""
+    bits, and the atom's shuffle-null ``p_value`` and its Benjamini-Hochberg ``q_value`` over
+    the run's neurons (NaN for runs analysed without shuffles)."""
     frames = []
     for layer, node in tree.children.items():
         ds = _at_checkpoint(node.ds, checkpoint)
         frame = ds.pid.to_dataframe(name="bits").reset_index()
+        if "p_value" in ds:
+            frame["p_value"] = ds.p_value.transpose(*ds.pid.dims).values.ravel()
+            frame["q_value"] = q_values(ds.p_value).transpose(*ds.pid.dims).values.ravel()
+        else:
+            frame["p_value"] = frame["q_value"] = np.nan
         classes = ds.neuron_class.to_dataframe(name="neuron_class").reset_index()
         frame = frame.merge(classes[["run", "neuron", "neuron_class"]], on=["run", "neuron"])
         meta = pd.DataFrame(
@@ -198,12 +193,13 @@ def neuron_table(tree: xr.DataTree, checkpoint: str | int = "last") -> pd.DataFr
                 "sources": _sources(ds, layer),
             }
         )
-        frame = frame[["run", "neuron", "atom", "bits", "neuron_class"]].merge(meta, on="run")
+        frame = frame[["run", "neuron", "atom", "bits", "p_value", "q_value",
+                       "neuron_class"]].merge(meta, on="run")
         frame.insert(1, "layer", layer)
         frames.append(frame.dropna(subset=["bits"]))
     return pd.concat(frames, ignore_index=True)[
         ["run", "preset", "seed", "layer", "sources", "step", "neuron", "neuron_class", "atom",
-         "bits"]
+         "bits", "p_value", "q_value"]
     ]
 
 
@@ -218,8 +214,9 @@ def _sources(ds: xr.Dataset, layer: str) -> list[str]:
 def layer_atoms_at(ds: xr.Dataset, step: int) -> pd.DataFrame:
     """One run's layer at one checkpoint (an analysis group: dims checkpoint, neuron,
     atom), one row per atom: class, mean, median and quartiles over the neurons (bits), and
-    for analyses with shuffles the share of neurons beating the null (p < ``SIGNIFICANCE``)
-    and the layer-mean atom under the null (the bias, bits)."""
+    for analyses with shuffles the share of neurons beating the null (p < ``SIGNIFICANCE``;
+    ``_fdr``: Benjamini-Hochberg q < ``SIGNIFICANCE`` over the neurons) and the layer-mean
+    atom under the null (the bias, bits)."""
     from inspector.atom_classes import atom_classes
 
     if step not in ds.checkpoint.values:
@@ -235,7 +232,8 @@ def layer_atoms_at(ds: xr.Dataset, step: int) -> pd.DataFrame:
         "q75_bits": np.quantile(pid, 0.75, axis=0),
     })
     if "p_value" in one:
-        table["significant_share"] = (one.p_value < SIGNIFICANCE).mean("neuron").values
+        table["significant_share"] = significant_share(one.p_value).values
+        table["significant_share_fdr"] = significant_share(one.p_value, fdr=True).values
     if "pid_null_mean" in one:
         table["null_mean_bits"] = one.pid_null_mean.mean("neuron").values
     return table

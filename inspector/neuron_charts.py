@@ -18,6 +18,7 @@ from inspector.atom_classes import atom_classes
 from inspector.charts import atom_legend, atom_shades, class_scale, finite_max
 from inspector.errors import InfomorphError
 from inspector.raster import image_chart
+from inspector.significance import q_values
 
 
 def check_neuron(ds: xr.Dataset, neuron: int) -> None:
@@ -131,8 +132,10 @@ def goal_terms_chart(ds: xr.Dataset, neuron: int) -> alt.Chart:
 
 def atom_table_at(ds: xr.Dataset, neuron: int, step: int) -> pd.DataFrame:
     """One row per atom at one checkpoint: class, bits, informative and misinformative
-    parts, goal weight and, where the analysis ran shuffles, the shuffle-null p value and
-    the atom's mean under that null (``null_mean``, bits: the estimation bias)."""
+    parts, goal weight and, where the analysis ran shuffles, the shuffle-null p value, its
+    Benjamini-Hochberg q value over the layer's neurons at that checkpoint (``q_value``: the
+    p value corrected for testing every neuron) and the atom's mean under that null
+    (``null_mean``, bits: the estimation bias)."""
     check_neuron(ds, neuron)
     check_checkpoint(ds, step)
     one = ds.sel(neuron=neuron, checkpoint=step)
@@ -147,6 +150,7 @@ def atom_table_at(ds: xr.Dataset, neuron: int, step: int) -> pd.DataFrame:
     })
     if "p_value" in one:
         table["p_value"] = one.p_value.values
+        table["q_value"] = q_values(ds.p_value.sel(checkpoint=step)).sel(neuron=neuron).values
     if "pid_null_mean" in one:
         table["null_mean"] = one.pid_null_mean.values
     return table

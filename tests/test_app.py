@@ -230,6 +230,7 @@ def test_layer_page(trained_logdir, monkeypatch):
     np.testing.assert_allclose(table.null_mean_bits,
                                ds.pid_null_mean.sel(checkpoint=step).mean("neuron"))
     assert ((table.significant_share >= 0) & (table.significant_share <= 1)).all()
+    assert (table.significant_share_fdr <= table.significant_share).all()
     assert (table.q25_bits <= table.median_bits).all()
     assert (table.median_bits <= table.q75_bits).all()
     # analysed with 5 shuffles: p >= 1/6, no atom can be significant, and the page says so
@@ -281,6 +282,10 @@ def test_neuron_deep_link(trained_logdir, monkeypatch):
     ds = open_analysis(resolve(trained_logdir, run))["hidden"].ds
     np.testing.assert_allclose(table.bits, ds.pid.sel(neuron=3, checkpoint=step).values)
     assert "p_value" in table and ((table.p_value > 0) & (table.p_value <= 1)).all()
+    from inspector.significance import q_values
+    np.testing.assert_allclose(
+        table.q_value, q_values(ds.p_value.sel(checkpoint=step)).sel(neuron=3))
+    assert (table.q_value >= table.p_value).all()
     assert any("no p value goes below 1/6" in t for t in texts(at.warning))  # 5 shuffles
     np.testing.assert_allclose(table.null_mean, ds.pid_null_mean.sel(neuron=3, checkpoint=step))
     specs = [c.proto.spec for c in charts(at)]

@@ -67,16 +67,24 @@ def test_atom_table_share_of_neurons_beating_the_shuffle_null(logdir, tmp_path):
         share = float(expected.sel(atom=atom))
         assert table.loc[str(atom)].significant_share == pytest.approx(share)
     assert (table.significant_share == 1.0).all()  # deterministic gates: far from the null
+    assert (table.significant_share_fdr == 1.0).all()  # 4 neurons at p = 1/21: q = 1/21
     bias = open_analysis(run)["hidden"].ds.pid_null_mean.isel(checkpoint=-1).mean("neuron")
     for atom in bias.atom.values:
         assert table.loc[str(atom)].null_mean_bits == pytest.approx(float(bias.sel(atom=atom)))
     assert atom_table(load(logdir)).null_mean_bits.isna().all()  # no shuffles, no null
+    neurons = neuron_table(load(tmp_path / "sig")).set_index(["neuron", "atom"])
+    for atom in p.atom.values:
+        for n in p.neuron.values:
+            row = neurons.loc[(n, str(atom))]
+            assert row.p_value == pytest.approx(float(p.sel(neuron=n, atom=atom)))
+            assert row.q_value == pytest.approx(1 / 21)  # every gate neuron at the floor
+    assert neuron_table(load(logdir))[["p_value", "q_value"]].isna().all().all()
 
     # shares over the neurons a run has (padding NaN), then over the group's runs
     import xarray as xr
 
     pid = np.ones((2, 1, 4, 1))
-    pvals = np.array([[0.01, 0.2, 0.03, np.nan], [0.5, 0.5, 0.01, 0.01]])[:, None, :, None]
+    pvals = np.array([[0.01, 0.2, 0.04, np.nan], [0.5, 0.5, 0.01, 0.01]])[:, None, :, None]
     ds = xr.Dataset(
         {"pid": (("run", "checkpoint", "neuron", "atom"), pid),
          "p_value": (("run", "checkpoint", "neuron", "atom"), pvals),
@@ -87,6 +95,9 @@ def test_atom_table_share_of_neurons_beating_the_shuffle_null(logdir, tmp_path):
                 "settings": ("run", ["{}"] * 2)})
     row = atom_table(xr.DataTree.from_dict({"/": xr.Dataset(), "hidden": ds})).iloc[0]
     assert row.significant_share == pytest.approx((2 / 3 + 2 / 4) / 2)
+    # Benjamini-Hochberg over each run's own neurons: s0's q = 0.03, 0.2, 0.06 (one of 3
+    # discoveries, not 2); s1's q = 0.5, 0.5, 0.02, 0.02 (2 of 4)
+    assert row.significant_share_fdr == pytest.approx((1 / 3 + 2 / 4) / 2)
 
 
 def test_class_table_shares_of_neurons_per_group(logdir):

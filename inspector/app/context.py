@@ -116,8 +116,8 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
 
 def few_shuffles(ds) -> None:
     """Warn when an analysis ran too few shuffles to show significance
-    (``export.too_few_shuffles``)."""
-    from inspector.export import too_few_shuffles
+    (``significance.too_few_shuffles``)."""
+    from inspector.significance import too_few_shuffles
 
     note = too_few_shuffles(int(ds.attrs.get("shuffles", 0) or 0))
     if note:

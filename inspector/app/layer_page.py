@@ -118,8 +118,10 @@ def show(logdir: str, route: Route) -> None:
                                                                               "_share"))})
             st.caption("Over the layer's neurons at the chosen checkpoint, in bits. "
                        + ("significant_share: neurons whose atom beats the shuffle null "
-                          "(p < 0.05); null_mean_bits: the atom under that null, the "
-                          "estimation bias." if "p_value" in view.ds else
+                          "(p < 0.05; about 5 % of the neurons pass by chance); _fdr: the "
+                          "same at a false discovery rate of 5 % (Benjamini-Hochberg q < "
+                          "0.05 over the neurons); null_mean_bits: the atom under that null, "
+                          "the estimation bias." if "p_value" in view.ds else
                           "Analyse with `--shuffles 100` for significance and bias."))
             context.few_shuffles(view.ds)
 

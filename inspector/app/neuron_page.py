@@ -87,8 +87,9 @@ def show(logdir: str, route: Route) -> None:
         if "p_value" in table:
             st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
                        "target within the probe set); small p means the atom is more than "
-                       "estimation bias. null_mean: the atom's mean under that null, the bias "
-                       "itself (bits).")
+                       "estimation bias. q value: p corrected for testing every neuron of the "
+                       "layer (Benjamini-Hochberg; q < 0.05 keeps false discoveries under 5 %). "
+                       "null_mean: the atom's mean under that null, the bias itself (bits).")
             context.few_shuffles(ds)
         else:
             st.caption("No significance: the analysis ran without shuffles. Re-run it with "

@@ -48,7 +48,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from inspector.analysis import AnalysisSettings
-    from inspector.export import too_few_shuffles
+    from inspector.significance import too_few_shuffles
     from storage import find_runs
 
     if args.workers is not None and args.workers < 1:

@@ -1,0 +1,72 @@
+"""When an atom beats the shuffle null: the threshold, its limit at few shuffles, and the
+false-discovery-rate correction over a layer's neurons.
+
+An analysis with ``--shuffles K`` stores, per neuron and atom, a permutation p value
+(``analysis.p_value``). Counting the neurons with p < ``SIGNIFICANCE`` tests every neuron on
+its own: with 100 neurons and no real effect about 5 of them pass. ``q_values`` adjusts the p
+values of one atom over the layer's neurons with the Benjamini-Hochberg procedure, so that the
+neurons with q < ``SIGNIFICANCE`` hold a false discovery rate of at most 5 % (valid for
+independent or positively dependent tests, Benjamini & Yekutieli 2001).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+SIGNIFICANCE = 0.05
+"""p (or q) value under which an atom counts as beating the shuffle null."""
+
+
+def too_few_shuffles(shuffles: int) -> str | None:
+    """Why ``shuffles`` permutations cannot show significance (p >= 1/(K+1) never goes below
+    ``SIGNIFICANCE`` for K < 20), or None when they can or none were run."""
+    if not shuffles or 1 / (shuffles + 1) < SIGNIFICANCE:
+        return None
+    return (f"with {shuffles} shuffles no p value goes below 1/{shuffles + 1} = "
+            f"{1 / (shuffles + 1):.2f}, so no atom can beat the null at p < {SIGNIFICANCE}: "
+            "use --shuffles 20 or more")
+
+
+def bh_adjust(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p values (q values) along the last axis.
+
+    p: (..., tests) p values in [0, 1]; NaN marks a missing test (e.g. a neuron a smaller run
+    of a collection does not have) and is left out of its row's family and kept NaN.
+    Returns an array of p's shape: q >= p, q <= 1, monotone in p within a row.
+    """
+    # scipy.stats takes 0.8 s to import: paid only where p values are adjusted
+    from scipy.stats import false_discovery_control
+
+    p = np.asarray(p, dtype=float)
+    if p.size == 0:
+        return p.copy()
+    flat = p.reshape(-1, p.shape[-1])
+    q = np.full(flat.shape, np.nan)
+    missing = np.isnan(flat)
+    complete = ~missing.any(axis=1)
+    if complete.any():
+        q[complete] = false_discovery_control(flat[complete], axis=1, method="bh")
+    for row in np.flatnonzero(~complete):
+        have = ~missing[row]
+        if have.any():
+            q[row, have] = false_discovery_control(flat[row, have], method="bh")
+    return q.reshape(p.shape)
+
+
+def q_values(p_value: xr.DataArray, dim: str = "neuron") -> xr.DataArray:
+    """``bh_adjust`` of an analysis' ``p_value`` over ``dim`` (the family: one atom's test
+    over the layer's neurons, separately at each checkpoint, run and atom)."""
+    q = xr.apply_ufunc(bh_adjust, p_value, input_core_dims=[[dim]], output_core_dims=[[dim]])
+    q = q.transpose(*p_value.dims)
+    q.attrs["long_name"] = f"Benjamini-Hochberg q value over the {dim}s (FDR)"
+    return q
+
+
+def significant_share(p_value: xr.DataArray, dim: str = "neuron",
+                      fdr: bool = False) -> xr.DataArray:
+    """Share of the entries along ``dim`` (a layer's neurons) whose atom beats the shuffle null:
+    p < ``SIGNIFICANCE``, or with ``fdr`` q < ``SIGNIFICANCE`` (Benjamini-Hochberg over
+    ``dim``). Missing (NaN) p values count in neither the numerator nor the denominator."""
+    tested = q_values(p_value, dim) if fdr else p_value
+    return (tested < SIGNIFICANCE).where(p_value.notnull()).mean(dim, skipna=True)
