@@ -166,8 +166,7 @@ def receptive_field(weights: np.ndarray, shape: tuple[int, int], title: str) -> 
     image = weights.reshape(rows, cols)
     return image_chart(image, finite_max(image), x_title="", y_title="",
                        legend_title="weight", width=240,
-                       height=round(240 * rows / cols)).properties(
-        title=title, autosize=alt.AutoSizeParams(type="pad"))  # pixels stay square
+                       height=round(240 * rows / cols)).properties(title=title)
 
 
 def neuron_figure_names(ds: xr.Dataset) -> list[str]:

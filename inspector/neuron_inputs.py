@@ -137,8 +137,7 @@ def input_map(cells: pd.DataFrame, pair: str, binning: Binning, title: str) -> a
     ).properties(title={"text": title, "subtitle": [
         f"mean P(Y=+1) per cell of {int(rows.samples.sum())} probe samples",
         f"{binning.bins} bins per source ({binning.method}) as analysed; blank: no sample"]},
-        width=size, height=size,
-        autosize=alt.AutoSizeParams(type="pad"))  # the app's "fit" shrank the square
+        width=size, height=size)
 
 
 def input_maps(ds: xr.Dataset, neuron: int, step: int, probe: xr.Dataset,

@@ -295,6 +295,8 @@ def test_neuron_deep_link(trained_logdir, monkeypatch):
     assert at.subheader[1].value == f"What neuron 3 sees at step {step}"
     assert [json.loads(s)["title"]["text"] for s in specs[4:]] == [
         "F x C of neuron 3", "F x L of neuron 3"]
+    # image-like charts at their own size: square cells, not squeezed to the column
+    assert [json.loads(s).get("autosize") for s in specs[3:]] == [{"type": "pad"}] * 3
     cells = chart_frame(charts(at)[4])
     assert cells.samples.sum() == ds.attrs["n_samples"]  # every probe sample, once
     metrics = {m.label: m.value for m in at.metric}

@@ -69,6 +69,15 @@ def test_first_source_against_each_other_and_per_neuron_binnings():
     # any number of bins: a spec whose size does not grow with them
     many = input_cells(sources, theta, ["F", "C", "L"], Binning("fixed", 100_000))
     assert len(str(input_map(many, "F x C", Binning("fixed", 100_000), "t").to_dict())) < 2e5
+    # Python users lay maps and a receptive field side by side (no sub-chart autosize)
+    import altair as alt
+
+    from inspector.neuron_charts import receptive_field
+
+    row = alt.hconcat(input_map(cells, "F x C", Binning("maxnorm", 10), "a"),
+                      input_map(cells, "F x L", Binning("maxnorm", 10), "b"),
+                      receptive_field(np.arange(12.0), (3, 4), "rf")).to_dict()
+    assert len(row["hconcat"]) == 3
     with pytest.raises(InfomorphError, match="at least two sources"):
         input_cells(sources[:, :1], theta, ["F"], Binning())
     with pytest.raises(InfomorphError, match="one value per sample"):

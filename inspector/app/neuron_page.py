@@ -116,7 +116,7 @@ def _inputs(logdir: str, view, neuron: int, step: int) -> None:
                "along x only; one that needs both, along both.")
     # side by side at their own size: square cells (stretched, the rows were squashed)
     for col, chart in zip(st.columns(max(len(maps), 2)), maps.values(), strict=False):
-        vega.draw(chart, col, width="content")
+        vega.draw_square(chart, col)
 
 
 def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:
@@ -132,6 +132,5 @@ def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:
     if shape is None:
         st.info(f"The feedforward input ({weights.shape[1]} values) is not an image.")
         return
-    vega.draw(receptive_field(weights[neuron], shape,
-                              f"Receptive field (feedforward weights) at step {step}"),
-              width="content")
+    vega.draw_square(receptive_field(weights[neuron], shape,
+                                     f"Receptive field (feedforward weights) at step {step}"))

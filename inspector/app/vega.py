@@ -64,3 +64,13 @@ def draw(chart: alt.TopLevelMixin | dict, where=st, **kwargs):
     it returns (the selection state when ``on_select`` is set)."""
     finished = chart if isinstance(chart, dict) else spec(chart)
     return where.vega_lite_chart(finished, **kwargs)
+
+
+def draw_square(chart: alt.Chart, where=st, **kwargs):
+    """Draw an image-like chart (receptive field, input maps) at its own size with Vega's
+    "pad" autosize: Streamlit's default "fit" squeezes the plot to the column and its square
+    cells with it. Set here, not in the chart builders: a sub-chart with an autosize cannot
+    be concatenated (Vega-Lite allows it only at the top level)."""
+    return draw(chart.properties(autosize=alt.AutoSizeParams(type="pad")), where,
+                width="content", **kwargs)
+
