@@ -11,6 +11,9 @@ independent or positively dependent tests, Benjamini & Yekutieli 2001).
 
 from __future__ import annotations
 
+import math
+from fractions import Fraction
+
 import numpy as np
 import xarray as xr
 
@@ -26,6 +29,32 @@ def too_few_shuffles(shuffles: int) -> str | None:
     return (f"with {shuffles} shuffles no p value goes below 1/{shuffles + 1} = "
             f"{1 / (shuffles + 1):.2f}, so no atom can beat the null at p < {SIGNIFICANCE}: "
             "use --shuffles 20 or more")
+
+
+def fdr_floor(shuffles: int, neurons: int) -> int:
+    """The fewest of ``neurons`` that must reach the smallest p value, 1/(K+1), before any of
+    them gets q < ``SIGNIFICANCE``: r neurons at that floor get q = m / (r (K+1)), so r must
+    exceed m / (alpha (K+1)). 100 neurons need 96 at K = 20, 20 at K = 100, 2 at K = 1000."""
+    alpha = Fraction(str(SIGNIFICANCE))
+    return math.floor(Fraction(neurons) / (alpha * (shuffles + 1))) + 1
+
+
+def fdr_note(shuffles: int, neurons: int) -> str | None:
+    """What the false discovery rate can show with ``shuffles`` permutations over
+    ``neurons`` tests, or None when a single neuron at the floor can pass (or no shuffles)."""
+    if not shuffles:
+        return None
+    need = fdr_floor(shuffles, neurons)
+    if need <= 1:
+        return None
+    floor = f"p = 1/{shuffles + 1}"
+    if need > neurons:
+        return (f"with {shuffles} shuffles and {neurons} neurons no atom can pass the false "
+                f"discovery rate (every neuron at {floor} still gives q >= {SIGNIFICANCE})")
+    single = math.floor(Fraction(neurons) / Fraction(str(SIGNIFICANCE)))
+    return (f"with {shuffles} shuffles and {neurons} neurons, the false discovery rate counts "
+            f"an atom only where at least {need} neurons reach {floor}; with --shuffles "
+            f"{single} a single neuron can count")
 
 
 def bh_adjust(p: np.ndarray) -> np.ndarray:

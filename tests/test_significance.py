@@ -10,6 +10,8 @@ from hypothesis.extra.numpy import arrays
 from inspector.significance import (
     SIGNIFICANCE,
     bh_adjust,
+    fdr_floor,
+    fdr_note,
     q_values,
     significant_share,
     too_few_shuffles,
@@ -69,3 +71,18 @@ def test_data_arrays_keep_their_dims_and_families_are_per_atom():
 def test_too_few_shuffles_names_the_floor():
     assert too_few_shuffles(0) is None and too_few_shuffles(20) is None
     assert "1/6 = 0.17" in too_few_shuffles(5)
+
+
+def test_how_many_neurons_the_fdr_needs_at_the_p_floor():
+    # r neurons at p = 1/(K+1) get q = m / (r (K+1)); q < 0.05 needs r > 20 m / (K+1)
+    assert fdr_floor(20, 100) == 96 and fdr_floor(99, 100) == 21  # 20 exactly is not enough
+    assert fdr_floor(1999, 100) == 2 and fdr_floor(2000, 100) == 1
+    for shuffles, neurons in ((20, 100), (99, 100), (57, 13)):
+        need = fdr_floor(shuffles, neurons)
+        for r, passes in ((need, True), (need - 1, False)):
+            p = np.r_[np.full(r, 1 / (shuffles + 1)), np.ones(neurons - r)]
+            assert ((bh_adjust(p) < SIGNIFICANCE).sum() > 0) == passes, (shuffles, r)
+    assert "at least 96 neurons reach p = 1/21" in fdr_note(20, 100)
+    assert "--shuffles 2000 a single neuron" in fdr_note(20, 100)
+    assert "no atom can pass" in fdr_note(5, 100)
+    assert fdr_note(2000, 100) is None and fdr_note(0, 100) is None

@@ -116,12 +116,16 @@ def layer_view(logdir: str, route: Route) -> LayerView | None:
 
 def few_shuffles(ds) -> None:
     """Warn when an analysis ran too few shuffles to show significance
-    (``significance.too_few_shuffles``)."""
-    from inspector.significance import too_few_shuffles
+    (``significance.too_few_shuffles``), else say what its false discovery rate can show
+    (``significance.fdr_note``)."""
+    from inspector.significance import fdr_note, too_few_shuffles
 
-    note = too_few_shuffles(int(ds.attrs.get("shuffles", 0) or 0))
+    shuffles = int(ds.attrs.get("shuffles", 0) or 0)
+    note = too_few_shuffles(shuffles)
     if note:
         st.warning(note[0].upper() + note[1:] + " (re-analyse).")
+    elif note := fdr_note(shuffles, ds.sizes["neuron"]):
+        st.caption(note[0].upper() + note[1:] + ".")
 
 
 def smoothing(key: str) -> float:

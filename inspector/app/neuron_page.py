@@ -83,7 +83,7 @@ def show(logdir: str, route: Route) -> None:
         st.dataframe(table, hide_index=True, width="stretch",
                      column_config={c: st.column_config.NumberColumn(format="%.4f")
                                     for c in ("bits", "informative", "misinformative",
-                                              "null_mean")})
+                                              "p_value", "q_value", "null_mean")})
         if "p_value" in table:
             st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
                        "target within the probe set); small p means the atom is more than "
