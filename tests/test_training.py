@@ -315,6 +315,34 @@ def test_idx_loader_and_its_errors(tmp_path):
         load_idx_dataset("mnist", tmp_path)
 
 
+def test_idx_files_unpacked_or_in_torchvisions_layout(tmp_path):
+    rng = np.random.default_rng(1)
+    packed = tmp_path / "packed"
+    packed.mkdir()
+    _write_split(packed, "train", 50, 50, rng)
+    _write_split(packed, "test", 10, 10, rng)
+    reference = load_idx_dataset("mnist", packed)
+    # unpacked files (the names without .gz), in torchvision's ROOT/<dataset>/raw
+    for name, folder in (("mnist", "MNIST"), ("fashion-mnist", "FashionMNIST")):
+        raw = tmp_path / f"tv-{name}" / folder / "raw"
+        raw.mkdir(parents=True)
+        for file in IDX_FILES.values():
+            with gzip.open(packed / file, "rb") as handle:
+                (raw / file.removesuffix(".gz")).write_bytes(handle.read())
+        splits = load_idx_dataset(name, tmp_path / f"tv-{name}")
+        for a, b in zip(splits.train + splits.test, reference.train + reference.test,
+                        strict=True):
+            np.testing.assert_array_equal(a, b)
+    # a truncated unpacked file is still a one-line error naming it
+    raw = tmp_path / "tv-mnist" / "MNIST" / "raw"
+    (raw / "t10k-labels-idx1-ubyte").write_bytes(b"\x00\x00\x08\x01\x00\x00")
+    with pytest.raises(InfomorphError, match="t10k-labels-idx1-ubyte is truncated"):
+        load_idx_dataset("mnist", tmp_path / "tv-mnist")
+    # torchvision's folder of the other dataset is not taken for this one
+    with pytest.raises(InfomorphError, match="gzip or unpacked"):
+        load_idx_dataset("fashion-mnist", tmp_path / "tv-mnist")
+
+
 @pytest.mark.skipif(not DEFAULT_MNIST_DIR.is_dir(), reason="../shared/data/mnist is absent")
 def test_shared_mnist_loads_with_known_counts():
     splits = load_idx_dataset("mnist", None)

@@ -1,5 +1,5 @@
 """Datasets: scikit-learn's bundled digits (the embedded default), MNIST and Fashion-MNIST from a
-directory of the standard gzip IDX files. Nothing is downloaded.
+directory of the four standard IDX files (gzip or unpacked). Nothing is downloaded.
 
 Every loader returns a ``Splits`` of float32 inputs z-scored with the global mean and standard
 deviation of the training split (SCIENCE.md section 5) and int64 labels.
@@ -24,6 +24,8 @@ IDX_FILES = {
     "test_labels": "t10k-labels-idx1-ubyte.gz",
 }
 DEFAULT_MNIST_DIR = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mnist"
+TORCHVISION_FOLDERS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}
+"""torchvision keeps the same files in ``ROOT/<folder>/raw``: such a ROOT is accepted too."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,14 @@ def load_digits(seed: int = 0) -> Splits:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """One gzip IDX file (magic 2049 labels or 2051 images, big-endian header) as uint8."""
+    """One IDX file, gzip-compressed or not (magic 2049 labels or 2051 images, big-endian
+    header), as uint8."""
     try:
-        with gzip.open(path, "rb") as handle:
+        with open(path, "rb") as handle:
+            packed = handle.read(2) == b"\x1f\x8b"  # gzip's magic
+        if path.suffix == ".gz" and not packed:
+            raise OSError("no gzip header")
+        with (gzip.open if packed else open)(path, "rb") as handle:
             data = handle.read()
     except (OSError, EOFError) as err:
         raise InfomorphError(f"{path} is not a readable gzip IDX file: {err}") from None
@@ -109,13 +116,8 @@ def load_idx_dataset(name: str, data_dir: str | os.PathLike | None, seed: int = 
         raise InfomorphError(
             f"data directory {root} does not exist; it must hold {', '.join(IDX_FILES.values())}"
         )
-    missing = [f for f in IDX_FILES.values() if not (root / f).is_file()]
-    if missing:
-        raise InfomorphError(
-            f"data directory {root} lacks {', '.join(missing)} (expected the "
-            f"four standard gzip IDX files: {', '.join(IDX_FILES.values())})"
-        )
-    arrays = {key: read_idx(root / file) for key, file in IDX_FILES.items()}
+    paths = _idx_paths(root, name)
+    arrays = {key: read_idx(path) for key, path in paths.items()}
     for split in ("train", "test"):
         if len(arrays[f"{split}_images"]) != len(arrays[f"{split}_labels"]):
             raise InfomorphError(f"{root}: {split} images and labels differ in number")
@@ -130,6 +132,30 @@ def load_idx_dataset(name: str, data_dir: str | os.PathLike | None, seed: int = 
         (vx, vy),
         (ex, arrays["test_labels"].astype(np.int64)),
         (int(shape[0]), int(shape[1])),
+    )
+
+
+def _idx_paths(root: Path, name: str) -> dict[str, Path]:
+    """The four IDX files of ``name`` below ``root``: each as ``.gz`` or unpacked (its name
+    without ``.gz``), in ``root`` itself, in ``root/raw`` or in torchvision's
+    ``root/<MNIST|FashionMNIST>/raw``; the first of these folders holding all four."""
+
+    def found_in(folder: Path) -> dict[str, Path]:
+        found = {}
+        for key, file in IDX_FILES.items():
+            packed, unpacked = folder / file, folder / file.removesuffix(".gz")
+            if packed.is_file() or unpacked.is_file():
+                found[key] = packed if packed.is_file() else unpacked
+        return found
+
+    for folder in (root, root / "raw", root / TORCHVISION_FOLDERS[name] / "raw"):
+        found = found_in(folder)
+        if len(found) == len(IDX_FILES):
+            return found
+    missing = [file for key, file in IDX_FILES.items() if key not in found_in(root)]
+    raise InfomorphError(
+        f"data directory {root} lacks {', '.join(missing)} (expected the four standard IDX "
+        f"files, gzip or unpacked: {', '.join(IDX_FILES.values())})"
     )
 
 

@@ -17,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("--preset", default=None, help="preset name (see --list-presets)")
     p.add_argument("--data", default=None,
                    help="digits (default), mnist or fashion-mnist (memory presets: patterns)")
-    p.add_argument("--data-dir", default=None, help="directory of the gzip IDX files")
+    p.add_argument("--data-dir", default=None,
+                   help="directory of the four IDX files (gzip or unpacked; or a "
+                        "torchvision root)")
     p.add_argument(
         "--set",
         action="append",
