@@ -153,10 +153,10 @@ def _idx_paths(root: Path, name: str) -> dict[str, Path]:
         if len(found) == len(IDX_FILES):
             return found
     missing = [file for key, file in IDX_FILES.items() if key not in found_in(root)]
-    raise InfomorphError(
-        f"data directory {root} lacks {', '.join(missing)} (expected the four standard IDX "
-        f"files, gzip or unpacked: {', '.join(IDX_FILES.values())})"
-    )
+    expected = f"the four standard IDX files, gzip or unpacked: {', '.join(IDX_FILES.values())}"
+    if len(missing) == len(IDX_FILES):
+        raise InfomorphError(f"data directory {root} holds none of {expected}")
+    raise InfomorphError(f"data directory {root} lacks {', '.join(missing)} (expected {expected})")
 
 
 DATASETS = ("digits", "mnist", "fashion-mnist")
