@@ -29,7 +29,7 @@ PORT ?= 8501
 
 demo: setup
 	$(VENV)/bin/infomorph train --logdir $(LOGDIR)
-	$(VENV)/bin/infomorph analyze $(LOGDIR) --shuffles 20
+	$(VENV)/bin/infomorph analyze $(LOGDIR) --shuffles 100
 	$(VENV)/bin/infomorph info $(LOGDIR)
 	@for name in xor parity; do \
 	  echo "== $$name"; $(VENV)/bin/infomorph pid examples/$$name.csv || exit 1; echo; done

@@ -85,7 +85,7 @@ def _layer(run: Run, layer, steps, settings: AnalysisSettings) -> xr.Dataset:
         raise InfomorphError(f"layer {layer.name!r} has {len(names)} sources; at most 4")
     binning = _binning(dict(layer.binning), settings)
 
-    def one(index: int, step) -> tuple[xr.Dataset, tuple[np.ndarray, np.ndarray] | None]:
+    def one(index: int, step) -> xr.Dataset:
         probe = run.probe(layer.name, int(step))
         sources = np.stack([probe[f"source_{s}"].values.T for s in names], -1)
         target = (
@@ -93,46 +93,24 @@ def _layer(run: Run, layer, steps, settings: AnalysisSettings) -> xr.Dataset:
             if settings.target == "soft"
             else (probe.output.values.T > 0).astype(np.int64)
         )
-        ds = decompose_samples_dataset(sources, target, binning=binning, names=names)
-        if not settings.shuffles:
-            return ds.rename({"dim_0": "neuron"}), None
         # One random stream per checkpoint: the same p values in any order of execution.
-        rng = np.random.default_rng([settings.seed, index])
-        hits, total = np.zeros(ds.pid.shape), np.zeros(ds.pid.shape)
-        observed = np.abs(ds.pid.values)
-        for _ in range(settings.shuffles):
-            order = np.argsort(rng.random(target.shape), axis=1)
-            null = decompose_samples_dataset(
-                sources, np.take_along_axis(target, order, 1), binning=binning, names=names
-            )
-            hits += np.abs(null.pid.values) >= observed - 1e-12
-            total += null.pid.values
-        return ds.rename({"dim_0": "neuron"}), ((1 + hits) / (1 + settings.shuffles),
-                                                total / settings.shuffles)
+        return decompose_samples_dataset(
+            sources, target, binning=binning, names=names, shuffles=settings.shuffles,
+            rng=np.random.default_rng([settings.seed, index])).rename({"dim_0": "neuron"})
 
     # Two checkpoints at a time: much of the estimator's bookkeeping (scatter-adds, sorts)
     # runs on one core, so a second thread keeps the other core busy.
     with ThreadPoolExecutor(max_workers=CHECKPOINT_THREADS) as pool:
-        done = list(pool.map(one, range(len(steps)), steps))
-    per_step = [ds for ds, _ in done]
-    nulls = [null for _, null in done if null is not None]
+        per_step = list(pool.map(one, range(len(steps)), steps))
     ds = xr.concat(per_step, dim="checkpoint", coords="minimal", compat="override", join="override")
     ds = ds.assign_coords(
         checkpoint=np.asarray(steps, dtype=np.int64), neuron=np.arange(layer.neurons)
     )
-    if nulls:
-        dims = ("checkpoint", "neuron", "atom")
-        ds["p_value"] = (dims, np.stack([p for p, _ in nulls]))
+    if settings.shuffles:
         ds["p_value"].attrs["long_name"] = (
             f"shuffle-null p value ({settings.shuffles} "
             "shuffles of the target within the probe set)"
         )
-        # What an atom measures with the target unrelated to the sources: the plug-in
-        # estimate's bias at this probe size and binning.
-        ds["pid_null_mean"] = (dims, np.stack([m for _, m in nulls]))
-        ds["pid_null_mean"].attrs.update(
-            units="bits", long_name=f"mean atom over the {settings.shuffles} shuffles of the "
-            "shuffle null (the estimation bias)")
     _goal(ds, layer, names)
     ds = ds.merge(classify(ds.pid, len(names)))
     ds.attrs = {

@@ -469,3 +469,65 @@ def test_marginal_tables_by_key_or_by_sorted_ids_give_the_same_goal(monkeypatch)
     assert ways.count(False) == 4  # the cells and the three pairs sorted, singles by key
     torch.testing.assert_close(by_key[0], sorted_ids[0], rtol=0, atol=1e-12)
     torch.testing.assert_close(by_key[1], sorted_ids[1], rtol=0, atol=1e-12)
+
+
+def _null_one_shuffle_at_a_time(sources, target, shuffles, seed, **kwargs):
+    """The shuffle null by its definition: every shuffle decomposed on its own."""
+    rng = np.random.default_rng(seed)
+    observed = decompose_samples_dataset(sources, target, **kwargs).pid.values
+    flat = target.reshape(-1, target.shape[-1])
+    hits, total = np.zeros(observed.shape), np.zeros(observed.shape)
+    for _ in range(shuffles):
+        order = np.argsort(rng.random(flat.shape), axis=1)
+        moved = np.take_along_axis(flat, order, 1).reshape(target.shape)
+        null = decompose_samples_dataset(sources, moved, **kwargs).pid.values
+        hits += np.abs(null) >= np.abs(observed) - 1e-12
+        total += null
+    return (1 + hits) / (1 + shuffles), total / shuffles
+
+
+@pytest.mark.parametrize(("estimator", "binning", "hard"),
+                         [("sparse", Binning("fixed", 6, (-2, 2)), False),
+                          ("dense", Binning("quantile", 4), True),
+                          ("sparse", Binning("maxnorm", 5), False)])
+def test_shuffle_null_is_its_definition_batched(estimator, binning, hard, rng, monkeypatch):
+    sources = rng.normal(size=(2, 3, 40, 3))  # batch dims (2, 3)
+    theta = 1 / (1 + np.exp(-2 * sources[..., 0] * (1 + sources[..., 1])))
+    target = (rng.random(theta.shape) < theta).astype(np.int64) if hard else theta
+    kwargs = {"binning": binning, "estimator": estimator, "names": ["F", "C", "L"]}
+    p, mean = _null_one_shuffle_at_a_time(sources, target, 23, 7, **kwargs)
+    import inspector.pid._decompose as decompose_module
+
+    for chunk in (1 << 23, 4000):  # all 23 shuffles in one batch, or one per batch
+        monkeypatch.setattr(decompose_module, "_CHUNK_ELEMENTS", chunk)
+        ds = decompose_samples_dataset(sources, target, shuffles=23, rng=7, **kwargs)
+        assert ds.p_value.dims == ds.pid.dims == ("dim_0", "dim_1", "atom")
+        np.testing.assert_array_equal(ds.p_value.values, p)
+        np.testing.assert_allclose(ds.pid_null_mean.values, mean, atol=1e-15)
+    assert ds.attrs["shuffles"] == 23 and ds.pid_null_mean.attrs["units"] == "bits"
+    assert ((ds.p_value >= 1 / 24) & (ds.p_value <= 1)).all()
+    # the bias: the null's I(Y; S) (the sum of its atoms) is a mutual information, >= 0
+    assert (ds.pid_null_mean.sum("atom") >= -1e-12).all()
+
+
+def test_shuffle_null_of_a_deterministic_gate_sits_at_its_floor():
+    codes = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * 16, dtype=float)
+    xor = (codes[:, 0] != codes[:, 1]).astype(np.int64)
+    ds = decompose_samples_dataset(codes, xor, binning="discrete", shuffles=99, rng=0)
+    # every atom of XOR is far from what a shuffled target carries: p = 1 / (K + 1)
+    np.testing.assert_allclose(ds.p_value, 1 / 100)
+    again = decompose_samples_dataset(codes, xor, binning="discrete", shuffles=99, rng=0)
+    np.testing.assert_array_equal(again.pid_null_mean, ds.pid_null_mean)
+    assert "p_value" not in decompose_samples_dataset(codes, xor, binning="discrete")
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"shuffles": -1}, "shuffles must be an integer >= 0, got -1"),
+    ({"shuffles": 2.5}, "shuffles must be an integer >= 0, got 2.5"),
+    ({"shuffles": True}, "shuffles must be an integer >= 0, got True"),
+    ({"shuffles": 3, "pointwise": True}, "shuffle null is of the averaged atoms"),
+])
+def test_shuffle_null_input_errors(kwargs, message):
+    with pytest.raises(InfomorphError) as err:
+        decompose_samples_dataset(np.zeros((5, 2)), np.zeros(5), **kwargs)
+    assert message in str(err.value)

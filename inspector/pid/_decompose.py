@@ -224,6 +224,8 @@ def decompose_samples_dataset(
     estimator: str = "sparse",
     pointwise: bool = False,
     threads: bool = True,
+    shuffles: int = 0,
+    rng: np.random.Generator | int | None = None,
 ) -> xr.Dataset:
     """The I^sx decomposition estimated from samples, as an ``xarray.Dataset`` (bits).
 
@@ -243,6 +245,13 @@ def decompose_samples_dataset(
         faster). Pass False in a process that goes on training afterwards: worker threads
         leave GNU OpenMP with more threads than cores, which slowed every later training
         step 1.5-1.8x (measured).
+    shuffles : K > 0 adds the shuffle null: the atoms again with the target permuted against
+        the sources within each batch element's samples, K times. ``p_value`` (*batch,
+        atom) = (1 + #{|null atom| >= |atom|}) / (1 + K), and ``pid_null_mean`` (*batch,
+        atom), the atoms' mean under the null: the plug-in bias at this sample size and
+        binning, in bits. The binning and the cells are the data's; only the target moves.
+    rng : the permutations' source, a ``numpy.random.Generator`` or a seed (default: fresh
+        entropy). A generator is advanced: pass the same seed for the same p values.
 
     The joint table estimated is p(s, t) = (1/B) sum_i 1{bin(s_i) = s} q_i(t): hard in the
     sources, soft (or one-hot) in the target, as in training. Plug-in estimates are biased
@@ -254,6 +263,10 @@ def decompose_samples_dataset(
         raise InfomorphError(f"binning must be a Binning or a method name, got {binning!r}")
     if estimator not in ESTIMATORS:
         raise choose_one("estimator", estimator, ESTIMATORS)
+    if isinstance(shuffles, bool) or not isinstance(shuffles, int | np.integer) or shuffles < 0:
+        raise InfomorphError(f"shuffles must be an integer >= 0, got {shuffles!r}")
+    if shuffles and pointwise:
+        raise InfomorphError("the shuffle null is of the averaged atoms: pass pointwise=False")
     # Binning.codes rejects non-finite sources itself: one pass over them, not two.
     values, dims, coords = _to_tensor(sources, "sources", check_finite=False)
     raw_target = target.values if isinstance(target, xr.DataArray) else target
@@ -289,16 +302,29 @@ def decompose_samples_dataset(
     samples, t_size = q.shape[-2:]
     if estimator == "sparse":
         per_row = samples * t_size * 2**n
-        terms = _chunked(lambda c, t: _samples.pid_from_samples(c, t, n_bins, threads),
-                         flat_q.shape[0], per_row, flat_codes, flat_q)
+
+        def estimate(c, t):
+            return _samples.pid_from_samples(c, t, n_bins, threads)
     else:
         per_row = binning.bins**n * t_size * 2**n
-        terms = _chunked(
-            lambda c, t: _isx.pid_from_pmf(_samples.pmf_from_samples(c, t, n_bins), n, threads),
-            flat_q.shape[0], per_row, flat_codes, flat_q,
-        )
+
+        def estimate(c, t):
+            return _isx.pid_from_pmf(_samples.pmf_from_samples(c, t, n_bins), n, threads)
+    terms = _chunked(estimate, flat_q.shape[0], per_row, flat_codes, flat_q)
+    null = (_shuffle_null(estimate, per_row, flat_codes, flat_q, terms.atoms, shuffles,
+                          np.random.default_rng(rng)) if shuffles else None)
     terms = type(terms)(*(x.reshape((*batch_shape, *x.shape[1:])) for x in terms))
     ds = _label(terms, batch_dims, batch_coords, names)
+    if null is not None:
+        atom_dims = [*batch_dims, "atom"]
+        p_value, null_mean = (x.reshape(ds.pid.shape) for x in null)
+        ds["p_value"] = (atom_dims, p_value)
+        ds["p_value"].attrs["long_name"] = (
+            f"shuffle-null p value ({shuffles} shuffles of the target within the samples)")
+        ds["pid_null_mean"] = (atom_dims, null_mean)
+        ds["pid_null_mean"].attrs.update(
+            units="bits", long_name=f"mean atom over the {shuffles} shuffles of the shuffle "
+            "null (the estimation bias)")
     if pointwise:
         local = _chunked(lambda c, t: _samples.pointwise_from_samples(c, t, n_bins),
                          flat_q.shape[0], samples * t_size * len(lattice(n)), flat_codes,
@@ -314,7 +340,43 @@ def decompose_samples_dataset(
     )
     if binning.method == "fixed":
         ds.attrs["value_range"] = list(binning.value_range)
+    if shuffles:
+        ds.attrs["shuffles"] = int(shuffles)
     return ds
+
+
+def _shuffle_null(estimate, per_row: int, codes: torch.Tensor, q: torch.Tensor,
+                  observed: torch.Tensor, shuffles: int, rng: np.random.Generator
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The shuffle null of ``observed`` atoms (R, A), bits: ``codes`` (R, B, n) stay, each
+    row's target distributions ``q`` (R, B, T) are permuted over its B samples ``shuffles``
+    times. Returns p values and null means, (R, A) each.
+
+    The sources are binned once, and as many shuffles as fit one memory chunk go through the
+    estimator as one batch of rows (a per-shuffle call paid the binning, the tensor
+    conversions and the labelling each time: 3.9x slower on a 100-neuron layer, 11x on a
+    10-neuron readout, measured). Permutations are drawn one shuffle at a time, as
+    ``argsort(rng.random((R, B)))``: the same p values for a seed however they are batched.
+    """
+    rows, samples = codes.shape[:2]
+    per_batch = max(1, _CHUNK_ELEMENTS // max(rows * per_row, 1))
+    magnitude = observed.abs().cpu().numpy() - 1e-12  # ties count as at least as large
+    hits = np.zeros(observed.shape)
+    total = np.zeros(observed.shape)
+    done = 0
+    while done < shuffles:
+        k = min(per_batch, shuffles - done)
+        order = torch.as_tensor(np.stack([np.argsort(rng.random((rows, samples)), axis=1)
+                                          for _ in range(k)]), device=q.device)
+        moved = torch.take_along_dim(q.expand(k, *q.shape), order.unsqueeze(-1), dim=2)
+        null = _chunked(estimate, k * rows, per_row,
+                        codes.expand(k, *codes.shape).reshape(k * rows, *codes.shape[1:]),
+                        moved.reshape(k * rows, *q.shape[1:])).atoms
+        null = null.reshape(k, *observed.shape).cpu().numpy()
+        hits += (np.abs(null) >= magnitude).sum(0)
+        total += null.sum(0)
+        done += k
+    return (1 + hits) / (1 + shuffles), total / shuffles
 
 
 def decompose_samples(
