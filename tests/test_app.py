@@ -313,7 +313,11 @@ def test_readout_neuron_has_no_receptive_field(trained_logdir, monkeypatch):
     at = app(trained_logdir, monkeypatch, run=the_run(trained_logdir), layer="readout",
              neuron="0")
     no_traceback(at)
-    assert any("not an image" in t for t in texts(at.info))
+    assert any("No receptive field: the feedforward input (12 values) is not an image" in t
+               for t in texts(at.caption))
+    # what it sees is still drawn: its one pair of sources, after atoms, shares, goal terms
+    titles = [json.loads(c.proto.spec)["title"] for c in charts(at)]
+    assert [t["text"] for t in titles[3:]] == ["F x C of neuron 0"]
 
 
 @pytest.mark.parametrize(("query", "message"), [

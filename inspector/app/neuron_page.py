@@ -4,6 +4,7 @@ it sees (its binned inputs and firing probability)."""
 
 from __future__ import annotations
 
+import altair as alt
 import streamlit as st
 
 from inspector.app import context, data, nav, vega
@@ -76,61 +77,62 @@ def show(logdir: str, route: Route) -> None:
         else:
             st.info("This layer trains without a local goal.")
 
-    left, right = st.columns([3, 2])
-    with left:
-        table = atom_table_at(ds, neuron, step)
-        st.write(f"Atoms at step {step} (bits)")
-        st.dataframe(table, hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                    for c in ("bits", "informative", "misinformative",
-                                              "p_value", "q_value", "null_mean")})
-        if "p_value" in table:
-            st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
-                       "target within the probe set); small p means the atom is more than "
-                       "estimation bias. q value: p corrected for testing every neuron of the "
-                       "layer (Benjamini-Hochberg; q < 0.05 keeps false discoveries under 5 %). "
-                       "null_mean: the atom's mean under that null, the bias itself (bits).")
-            context.few_shuffles(ds)
-        else:
-            st.caption("No significance: the analysis ran without shuffles. Re-run it with "
-                       "`infomorph analyze RUN --shuffles 100 --force`.")
-    with right:
-        _receptive_field(logdir, view, neuron, step)
+    # The table at full width: its nine columns were cut off beside the receptive field.
+    table = atom_table_at(ds, neuron, step)
+    st.write(f"Atoms at step {step} (bits)")
+    st.dataframe(table, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in ("bits", "informative", "misinformative",
+                                          "p_value", "q_value", "null_mean")})
+    if "p_value" in table:
+        st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
+                   "target within the probe set); small p means the atom is more than "
+                   "estimation bias. q value: p corrected for testing every neuron of the "
+                   "layer (Benjamini-Hochberg; q < 0.05 keeps false discoveries under 5 %). "
+                   "null_mean: the atom's mean under that null, the bias itself (bits).")
+        context.few_shuffles(ds)
+    else:
+        st.caption("No significance: the analysis ran without shuffles. Re-run it with "
+                   "`infomorph analyze RUN --shuffles 100 --force`.")
     _inputs(logdir, view, neuron, step)
 
 
 def _inputs(logdir: str, view, neuron: int, step: int) -> None:
-    """The table the atoms are computed from, one pair of sources at a time."""
-    if view.ds.sizes["source"] < 2:
-        return
+    """What the neuron sees: its receptive field on image data, and the table its atoms are
+    computed from, one pair of sources at a time; two charts a row at their own size
+    (square cells: stretched, the rows were squashed)."""
     st.subheader(f"What neuron {neuron} sees at step {step}")
-    try:
-        maps = input_maps(view.ds, neuron, step,  # the subheader names the step
-                          data.neuron_probe(logdir, view.run, view.layer, neuron),
-                          title="{pair} of neuron {neuron}")
-    except InfomorphError as err:
-        st.info(f"No inputs to show: {err}")
-        return
-    st.caption("Each source binned as the analysis did; colour: how likely the neuron fires "
-               "in each cell. A neuron driven by the first source alone changes colour "
-               "along x only; one that needs both, along both.")
-    # side by side at their own size: square cells (stretched, the rows were squashed)
-    for col, chart in zip(st.columns(max(len(maps), 2)), maps.values(), strict=False):
-        vega.draw_square(chart, col)
+    charts, notes = [], []
+    field = _receptive_field(logdir, view, neuron, step)
+    (notes if isinstance(field, str) else charts).append(field)
+    if view.ds.sizes["source"] > 1:
+        try:
+            charts.extend(input_maps(view.ds, neuron, step,  # the subheader names the step
+                                     data.neuron_probe(logdir, view.run, view.layer, neuron),
+                                     title="{pair} of neuron {neuron}").values())
+            st.caption("Each source binned as the analysis did; colour: how likely the neuron "
+                       "fires in each cell. A neuron driven by the first source alone changes "
+                       "colour along x only; one that needs both, along both.")
+        except InfomorphError as err:
+            notes.append(f"No inputs to show: {err}")
+    for first in range(0, len(charts), 2):
+        for col, chart in zip(st.columns(2), charts[first:first + 2], strict=False):
+            vega.draw_square(chart, col)
+    for note in notes:
+        st.caption(note)
 
 
-def _receptive_field(logdir: str, view, neuron: int, step: int) -> None:
+def _receptive_field(logdir: str, view, neuron: int, step: int) -> alt.Chart | str:
+    """The neuron's feedforward weights as an image, or why there is none."""
     try:
         weights = data.feedforward(logdir, view.run, view.layer, step)
     except InfomorphError as err:
-        st.info(f"No receptive field: {err}")
-        return
+        return f"No receptive field: {err}"
     if weights is None:
-        st.info("This layer has no feedforward weights to show.")
-        return
+        return "No receptive field: this layer has no feedforward weights."
     shape = _image_shape(data.config(logdir, view.run), weights.shape[1])
     if shape is None:
-        st.info(f"The feedforward input ({weights.shape[1]} values) is not an image.")
-        return
-    vega.draw_square(receptive_field(weights[neuron], shape,
-                                     f"Receptive field (feedforward weights) at step {step}"))
+        return (f"No receptive field: the feedforward input ({weights.shape[1]} values) is "
+                "not an image.")
+    return receptive_field(weights[neuron], shape,
+                           f"Receptive field (feedforward weights) at step {step}")
