@@ -88,3 +88,39 @@ def test_unknown_verb_is_a_usage_error(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["frobnicate"])
     assert exit_.value.code == 2
+
+
+def test_shuffle_null_of_observations(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "xor.csv"
+    rows = [f"{a},{b},{a ^ b}" for a in (0, 1) for b in (0, 1)] * 16  # 64 observations
+    path.write_text("s1,s2,y\n" + "\n".join(rows) + "\n")
+    argv = ["pid", str(path), "--samples", "--target", "y", "--json"]
+    assert main([*argv, "--shuffles", "99", "--seed", "3"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["shuffles"] == 99 and set(result["p_value"]) == set(result["atoms"])
+    # every XOR atom (red -0.585, unq 0.585, syn 0.415 bits) is far from the null
+    assert all(p == pytest.approx(1 / 100) for p in result["p_value"].values())
+    # the null's mean is the bias of 64 observations: I(Y; S) of a shuffle is small, >= 0
+    assert 0 <= sum(result["null_mean"].values()) < 0.1
+    assert main([*argv, "--shuffles", "99", "--seed", "3"]) == 0
+    assert json.loads(capsys.readouterr().out)["null_mean"] == result["null_mean"]
+    assert main([*argv]) == 0
+    plain = json.loads(capsys.readouterr().out)
+    assert "p_value" not in plain and plain["atoms"] == result["atoms"]
+    assert main(["pid", str(path), "--samples", "--target", "y", "--shuffles", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "null mean" in out and "shuffle null of 9 permutations" in out
+
+
+@pytest.mark.parametrize(("extra", "message"), [
+    (["--shuffles", "5"], "--shuffles needs --samples"),
+    (["--samples", "--shuffles", "-1"], "--shuffles must be >= 0, got -1"),
+])
+def test_shuffle_null_errors(extra, message, tmp_path, capsys):
+    path = tmp_path / "in.csv"
+    path.write_text(GOOD)
+    assert main(["pid", str(path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1

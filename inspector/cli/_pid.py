@@ -6,6 +6,7 @@ import csv
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -31,11 +32,28 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--pointwise", action="store_true",
                    help="also give the atoms of every realisation")
+    p.add_argument("--shuffles", type=int, default=0, metavar="K",
+                   help="with --samples: a shuffle null of K permutations of the target over "
+                        "the observations (p value and mean under the null of every atom)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the shuffles (default: 0)")
     p.set_defaults(run=run)
 
 
-def read_distribution(path: Path, target: str, weight: str | None, samples: bool):
-    """CSV -> (joint table, source columns, source values, target values)."""
+class Distribution(NamedTuple):
+    """A CSV's distribution: the joint ``table`` (|S_1|, ..., |S_n|, |T|) of weights, the
+    source column names, each source's and the target's sorted values, and ``codes``
+    (row, n + 1): every row's value index per source and the target (last)."""
+
+    table: np.ndarray
+    sources: list[str]
+    source_values: list[list]
+    target_values: list
+    codes: np.ndarray
+
+
+def read_distribution(path: Path, target: str, weight: str | None,
+                      samples: bool) -> Distribution:
+    """A CSV file's distribution, validated (one-line errors naming the line or column)."""
     if not path.exists():
         raise InfomorphError(f"no such file: {path}")
     if path.is_dir():
@@ -121,7 +139,7 @@ def read_distribution(path: Path, target: str, weight: str | None, samples: bool
         values.append(uniques)
     table = np.zeros([len(v) for v in values])
     np.add.at(table, tuple(codes), weights)
-    return table, sources, values[:-1], values[-1]
+    return Distribution(table, sources, values[:-1], values[-1], np.stack(codes, -1))
 
 
 def _factorize(column: pd.Series):
@@ -151,7 +169,12 @@ def _clean(x: float) -> float:
 
 
 def run(args) -> int:
-    table, sources, source_values, target_values = read_distribution(
+    if args.shuffles < 0:
+        raise InfomorphError(f"--shuffles must be >= 0, got {args.shuffles}")
+    if args.shuffles and not args.samples:
+        raise InfomorphError("--shuffles needs --samples: the null permutes the target over "
+                             "observations, and a table of probabilities has none")
+    table, sources, source_values, target_values, codes = read_distribution(
         args.file, args.target, args.weight, args.samples
     )
     # the engine (torch) is imported here: every other verb starts without it
@@ -177,6 +200,12 @@ def run(args) -> int:
             zip(sources, map(_number, ds.source_information.values), strict=True)
         ),
     }
+    if args.shuffles:
+        null = _shuffle_null(codes, table.shape, args.shuffles, args.seed)
+        result["shuffles"] = args.shuffles
+        result["p_value"] = dict(zip(labels, map(_number, null.p_value.values), strict=True))
+        result["null_mean"] = dict(zip(labels, map(_number, null.pid_null_mean.values),
+                                       strict=True))
     local = None
     if args.pointwise:
         local = decompose_dataset(table, n, pointwise=True)
@@ -193,13 +222,21 @@ def run(args) -> int:
         "",
     ]
     width = max(len(label) for label in labels) + 2
-    out.append(f"{'atom':<{width}}{'bits':>13}{'informative':>14}{'misinformative':>16}")
+    null_header = f"{'p':>9}{'null mean':>13}" if args.shuffles else ""
+    out.append(f"{'atom':<{width}}{'bits':>13}{'informative':>14}{'misinformative':>16}"
+               + null_header)
     for label in labels:
+        null_cols = (f"{result['p_value'][label]:>9.4f}{_clean(result['null_mean'][label]):>13.6f}"
+                     if args.shuffles else "")
         out.append(
             f"{label:<{width}}{_fmt(result['atoms'][label]):>13}"
             f"{_fmt(result['informative'][label]):>14}"
-            f"{_fmt(result['misinformative'][label]):>16}"
+            f"{_fmt(result['misinformative'][label]):>16}" + null_cols
         )
+    if args.shuffles:
+        out += ["", f"p: shuffle null of {args.shuffles} permutations of the target over the "
+                f"{len(codes)} observations (seed {args.seed}); p >= 1/{args.shuffles + 1}. "
+                "null mean: the atom's mean under it, the estimation bias (bits)."]
     out += [
         "",
         f"H(T)   = {_clean(result['entropy']):.9f}",
@@ -217,6 +254,16 @@ def run(args) -> int:
                 frame.to_string(index=False, float_format=lambda x: f"{x:.6f}")]
     print("\n".join(out))
     return 0
+
+
+def _shuffle_null(codes: np.ndarray, shape: tuple[int, ...], shuffles: int, seed: int):
+    """The shuffle null of observations ``codes`` (row, n + 1; the target last) through the
+    engine, as a Dataset with ``p_value`` and ``pid_null_mean`` (atom,)."""
+    from inspector.pid import Binning, decompose_samples_dataset
+
+    return decompose_samples_dataset(codes[:, :-1], codes[:, -1],
+                                     binning=Binning("discrete", max(shape[:-1])),
+                                     shuffles=shuffles, rng=seed)
 
 
 def _pointwise_rows(local, sources, source_values, target_values, target, labels):
