@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -79,7 +80,8 @@ def _binning(layer_binning: dict, settings: AnalysisSettings) -> Binning:
     return Binning(base["method"], int(base["bins"]), tuple(base["value_range"]))
 
 
-def _layer(run: Run, layer, steps, settings: AnalysisSettings) -> xr.Dataset:
+def _layer(run: Run, layer, steps, settings: AnalysisSettings,
+           done: Callable[[], None] = lambda: None) -> xr.Dataset:
     names = layer.source_names
     if len(names) > 4:
         raise InfomorphError(f"layer {layer.name!r} has {len(names)} sources; at most 4")
@@ -101,7 +103,10 @@ def _layer(run: Run, layer, steps, settings: AnalysisSettings) -> xr.Dataset:
     # Two checkpoints at a time: much of the estimator's bookkeeping (scatter-adds, sorts)
     # runs on one core, so a second thread keeps the other core busy.
     with ThreadPoolExecutor(max_workers=CHECKPOINT_THREADS) as pool:
-        per_step = list(pool.map(one, range(len(steps)), steps))
+        per_step = []
+        for ds in pool.map(one, range(len(steps)), steps):
+            per_step.append(ds)
+            done()
     ds = xr.concat(per_step, dim="checkpoint", coords="minimal", compat="override", join="override")
     ds = ds.assign_coords(
         checkpoint=np.asarray(steps, dtype=np.int64), neuron=np.arange(layer.neurons)
@@ -154,8 +159,12 @@ def _goal(ds: xr.Dataset, layer, names) -> None:
         ds[name].attrs.update(units="bits" if name != "goal_attainment" else "1", long_name=text)
 
 
-def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = None) -> xr.DataTree:
-    """Decompose every layer of a run at every complete checkpoint (see the module doc)."""
+def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = None,
+            progress: Callable[[int, int], None] | None = None) -> xr.DataTree:
+    """Decompose every layer of a run at every complete checkpoint (see the module doc).
+
+    ``progress(done, total)`` is called after each layer's checkpoint (total: layers x
+    checkpoints), in the calling thread: long shuffle nulls take minutes per run."""
     keep_freed_memory()
     settings = settings or AnalysisSettings()
     run = open_run(run_path)
@@ -182,8 +191,16 @@ def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = Non
         "n_samples": run.spec.probe.size,
     }
     groups = {"/": root}
+    total, count = len(run.layers) * len(steps), 0
+
+    def done() -> None:
+        nonlocal count
+        count += 1
+        if progress is not None:
+            progress(count, total)
+
     for layer in run.layers:
-        groups[layer.name] = _layer(run, layer, steps, settings)
+        groups[layer.name] = _layer(run, layer, steps, settings, done)
     return xr.DataTree.from_dict(groups)
 
 
@@ -199,9 +216,11 @@ def previous_settings(run_path: str | os.PathLike) -> AnalysisSettings | None:
 
 
 def analyze_run(
-    run_path: str | os.PathLike, settings: AnalysisSettings | None = None, force: bool = False
+    run_path: str | os.PathLike, settings: AnalysisSettings | None = None, force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[Path, bool]:
-    """Analyse a run into its analysis.nc unless that is up to date; (path, written)."""
+    """Analyse a run into its analysis.nc unless that is up to date; (path, written).
+    ``progress`` as in :func:`analyze`."""
     settings = settings or AnalysisSettings()
     run = open_run(run_path)
     target = run.dir / ANALYSIS_FILE
@@ -214,4 +233,4 @@ def analyze_run(
                 return target, False
         except InfomorphError:
             pass  # a damaged analysis is simply recomputed
-    return write_analysis(analyze(run.dir, settings), target), True
+    return write_analysis(analyze(run.dir, settings, progress), target), True

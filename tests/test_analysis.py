@@ -117,6 +117,16 @@ def test_shuffle_p_values_separate_information_from_bias(tmp_path):
                                   ds.pid_null_mean.values)
 
 
+def test_progress_counts_every_layers_checkpoints_in_order(tmp_path):
+    calls = []
+    path, written = analyze_run(gate_run(tmp_path / "g", checkpoints=3),
+                                AnalysisSettings(shuffles=2), progress=lambda *a: calls.append(a))
+    assert written and calls == [(k, 3) for k in range(1, 4)]  # one layer x 3 checkpoints
+    calls.clear()
+    analyze_run(path.parent, AnalysisSettings(shuffles=2), progress=lambda *a: calls.append(a))
+    assert calls == []  # up to date: nothing computed, nothing reported
+
+
 def test_invariants_on_a_trained_run(tmp_path):
     run_dir = train(
         make_config({"epochs": "3", "hidden": "10", "checkpoints": "3", "probe_size": "128"}),

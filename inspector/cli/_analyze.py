@@ -37,10 +37,10 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _one(run_dir: str, settings, force: bool) -> tuple[str, bool]:
+def _one(run_dir: str, settings, force: bool, progress=None) -> tuple[str, bool]:
     from inspector.analysis import analyze_run
 
-    path, written = analyze_run(run_dir, settings, force)
+    path, written = analyze_run(run_dir, settings, force, progress)
     return str(path), written
 
 
@@ -82,10 +82,20 @@ def run(args) -> int:
         _on_cluster(args.scheduler, runs, settings, args.force, report)
     elif workers == 1:
         for run_dir in runs:
+            # checkpoints of the run at hand: a shuffle null of a large run takes minutes
+            steps = tqdm(total=0, unit="checkpoint", desc=run_dir.name, leave=False,
+                         position=1, disable=bar.disable)
+
+            def progress(done: int, total: int, steps=steps) -> None:
+                steps.total = total
+                steps.update(done - steps.n)
+
             try:
-                report(run_dir, _one(str(run_dir), settings, args.force))
+                report(run_dir, _one(str(run_dir), settings, args.force, progress))
             except InfomorphError as err:
                 report(run_dir, err)
+            finally:
+                steps.close()
     else:
         # spawn, not fork: a forked child inherits torch's OpenMP pool mid-state and can hang
         threads = max(1, (os.cpu_count() or 1) // workers)
