@@ -33,18 +33,6 @@ def layer_binning(attrs: Mapping) -> Binning:
                    else (-20.0, 20.0))
 
 
-def bin_labels(binning: Binning) -> list[str]:
-    """Each bin's range in the units the binning works in (a bin index for quantile bins and
-    codes), for tooltips."""
-    low, high = {"fixed": binning.value_range, "maxnorm": (-1.0, 1.0)}.get(
-        binning.method, (None, None))
-    if low is None:
-        return [f"bin {i}" for i in range(binning.bins)]
-    width = (high - low) / binning.bins
-    return [f"[{low + i * width:.4g}, {low + (i + 1) * width:.4g})"
-            for i in range(binning.bins)]
-
-
 def _axis(binning: Binning, name: str) -> alt.Axis:
     """An axis over bin edges 0..bins labelled in the binning's units."""
     if binning.method in ("fixed", "maxnorm"):
@@ -85,7 +73,7 @@ def input_cells(sources: np.ndarray, theta: np.ndarray, names: Sequence[str],
     import torch
 
     codes = binning.codes(torch.from_numpy(sources)).numpy()
-    labels = bin_labels(binning)
+    labels = binning.labels()
     frames = []
     for j, pair in enumerate(source_pairs(names), start=1):
         cells = (pd.DataFrame({"x_bin": codes[:, 0], "y_bin": codes[:, j], "theta": theta})

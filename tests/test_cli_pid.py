@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from inspector.cli import main
@@ -121,6 +122,81 @@ def test_shuffle_null_of_observations(tmp_path, capsys):
 def test_shuffle_null_errors(extra, message, tmp_path, capsys):
     path = tmp_path / "in.csv"
     path.write_text(GOOD)
+    assert main(["pid", str(path), *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def _xor_of_signs(tmp_path, n=400):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(n, 2))
+    y = ((x[:, 0] > 0) ^ (x[:, 1] > 0)).astype(int)
+    path = tmp_path / "signs.csv"
+    lines = "".join(f"{a:.17g},{b:.17g},{t}\n" for (a, b), t in zip(x, y, strict=True))
+    path.write_text("x1,x2,y\n" + lines)
+    return path, x, y
+
+
+def _atoms_of(codes, y, bins):
+    from inspector.pid import decompose
+
+    table = np.zeros((bins, bins, 2))
+    np.add.at(table, (codes[:, 0], codes[:, 1], y), 1)
+    return decompose(table, 2).values
+
+
+@pytest.mark.parametrize(("extra", "codes_of"), [
+    # equal-frequency: the lower half of each source's values in bin 0
+    (["--bins", "2"], lambda x: (np.argsort(np.argsort(x, 0), 0) >= len(x) // 2).astype(int)),
+    (["--bins", "4", "--binning", "fixed", "--range", "-1", "1"],
+     lambda x: np.clip(np.floor((x + 1) / 0.5), 0, 3).astype(int)),
+])
+def test_binned_observations_decompose_their_binned_table(extra, codes_of, tmp_path, capsys):
+    import json
+
+    path, x, y = _xor_of_signs(tmp_path)
+    assert main(["pid", str(path), "--samples", "--target", "y", "--json", *extra]) == 0
+    result = json.loads(capsys.readouterr().out)
+    bins = int(extra[1])
+    expected = _atoms_of(codes_of(x), y, bins)
+    assert list(result["atoms"].values()) == pytest.approx(expected, abs=1e-12)
+    assert result["binning"]["bins"] == bins
+    if bins == 2:  # the signs: close to XOR's atoms (red -0.585, unq 0.585, syn 0.415)
+        assert list(result["atoms"].values()) == pytest.approx(
+            [-0.585, 0.585, 0.585, 0.415], abs=0.03)
+    # every value its own category instead: each observation identifies y (I = H(Y))
+    assert main(["pid", str(path), "--samples", "--target", "y", "--json"]) == 0
+    raw = json.loads(capsys.readouterr().out)
+    assert raw["mutual_information"] == pytest.approx(raw["entropy"])
+
+
+def test_binned_pointwise_rows_name_their_bins(tmp_path, capsys):
+    import json
+
+    path, _, _ = _xor_of_signs(tmp_path)
+    argv = ["pid", str(path), "--samples", "--target", "y", "--bins", "2", "--binning",
+            "maxnorm", "--pointwise", "--json"]
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)["pointwise"]
+    assert {r["sources"]["x1"] for r in rows} <= {"[-1, 0)", "[0, 1)"}
+    assert sum(r["p"] for r in rows) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(("text", "extra", "message"), [
+    (GOOD, ["--bins", "3"], "--bins needs --samples"),
+    (GOOD, ["--samples", "--binning", "fixed"], "--binning and --range take effect with --bins"),
+    (GOOD, ["--samples", "--range", "0", "1"], "--binning and --range take effect with --bins"),
+    (GOOD, ["--samples", "--bins", "3", "--binning", "fixed"], "goes with --binning fixed"),
+    (GOOD, ["--samples", "--bins", "3", "--range", "0", "1"], "goes with --binning fixed"),
+    (GOOD, ["--samples", "--bins", "1"], "bins must be an integer >= 2, got 1"),
+    ("a,b,t\n1,x,0\n2,3,1\n", ["--samples", "--bins", "2"],
+     "column 'b' must hold finite numbers to be binned: line 2 holds 'x'"),
+    ("a,b,t\n1,inf,0\n2,3,1\n", ["--samples", "--bins", "2"],
+     "column 'b' must hold finite numbers to be binned: line 2 holds 'inf'"),
+])
+def test_binning_errors(text, extra, message, tmp_path, capsys):
+    path = tmp_path / "in.csv"
+    path.write_text(text)
     assert main(["pid", str(path), *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1

@@ -7,7 +7,7 @@ from test_analysis import GATES, gate_run
 
 from inspector.analysis import analyze
 from inspector.errors import InfomorphError
-from inspector.neuron_inputs import bin_labels, input_cells, input_map, layer_binning
+from inspector.neuron_inputs import input_cells, input_map, layer_binning
 from inspector.pid import Binning
 from storage import open_run
 
@@ -59,8 +59,10 @@ def test_first_source_against_each_other_and_per_neuron_binnings():
     quantile = input_cells(sources, theta, ["F", "C", "L"], Binning("quantile", 4))
     per_bin = quantile[quantile.pair == "F x C"].groupby("x_bin").samples.sum()
     assert per_bin.tolist() == [125, 125, 125, 125]
-    assert bin_labels(Binning("quantile", 4)) == ["bin 0", "bin 1", "bin 2", "bin 3"]
-    assert bin_labels(Binning("maxnorm", 4))[0] == "[-1, -0.5)"
+    assert Binning("quantile", 4).labels() == ["bin 0", "bin 1", "bin 2", "bin 3"]
+    assert Binning("maxnorm", 4).labels()[0] == "[-1, -0.5)"
+    assert Binning("fixed", 4, (0, 2)).labels() == ["[0, 0.5)", "[0.5, 1)", "[1, 1.5)",
+                                                    "[1.5, 2)"]
     chart = input_map(cells, "F x L", Binning("maxnorm", 10), "t").to_dict()
     # bins on a quantitative scale over their edges, labelled in the binning's units
     assert chart["encoding"]["x"]["scale"]["domain"] == [0, 10]

@@ -36,6 +36,15 @@ def register(sub) -> None:
                    help="with --samples: a shuffle null of K permutations of the target over "
                         "the observations (p value and mean under the null of every atom)")
     p.add_argument("--seed", type=int, default=0, help="seed of the shuffles (default: 0)")
+    p.add_argument("--bins", type=int, default=None, metavar="N",
+                   help="with --samples: bin numeric source columns into N bins each (the "
+                        "target stays as it is) instead of taking every value as a category")
+    p.add_argument("--binning", default=None, choices=("quantile", "maxnorm", "fixed"),
+                   help="how --bins bins: equal-frequency per source (default), N equal bins "
+                        "of [-1, 1] after dividing by the source's max |x|, or N equal bins "
+                        "of --range")
+    p.add_argument("--range", type=float, nargs=2, default=None, metavar=("LOW", "HIGH"),
+                   help="the range of --binning fixed (values outside go to the edge bins)")
     p.set_defaults(run=run)
 
 
@@ -51,9 +60,11 @@ class Distribution(NamedTuple):
     codes: np.ndarray
 
 
-def read_distribution(path: Path, target: str, weight: str | None,
-                      samples: bool) -> Distribution:
-    """A CSV file's distribution, validated (one-line errors naming the line or column)."""
+def read_distribution(path: Path, target: str, weight: str | None, samples: bool,
+                      binning=None) -> Distribution:
+    """A CSV file's distribution, validated (one-line errors naming the line or column).
+    ``binning`` (an ``inspector.pid.Binning``, observations only): numeric source columns
+    are binned with it, each source's values being its bins' labels."""
     if not path.exists():
         raise InfomorphError(f"no such file: {path}")
     if path.is_dir():
@@ -133,13 +144,33 @@ def read_distribution(path: Path, target: str, weight: str | None,
         if weights.sum() <= 0:
             raise InfomorphError(f"weight column '{weight}' is all zero")
     codes, values = [], []
-    for col in (*sources, target):
+    if binning is not None:
+        binned = _binned(frame[sources], binning)
+        codes += list(binned.T)
+        values += [binning.labels()] * len(sources)
+    for col in ([target] if binning is not None else [*sources, target]):
         code, uniques = _factorize(frame[col])
         codes.append(code)
         values.append(uniques)
     table = np.zeros([len(v) for v in values])
     np.add.at(table, tuple(codes), weights)
     return Distribution(table, sources, values[:-1], values[-1], np.stack(codes, -1))
+
+
+def _binned(frame: pd.DataFrame, binning) -> np.ndarray:
+    """Bin indices (row, source) of numeric source columns."""
+    import torch
+
+    numeric = frame.apply(lambda c: pd.to_numeric(c.str.strip(), errors="coerce"))
+    for col in frame.columns:
+        bad = numeric[col].isna() | ~np.isfinite(numeric[col].to_numpy(dtype=float,
+                                                                       na_value=np.nan))
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InfomorphError(f"column '{col}' must hold finite numbers to be binned: line "
+                                 f"{i + 2} holds {frame[col].iloc[i]!r}")
+    values = torch.tensor(numeric.to_numpy(dtype=np.float64))  # a copy: binning works in place
+    return binning.codes(values).numpy()
 
 
 def _factorize(column: pd.Series):
@@ -174,8 +205,9 @@ def run(args) -> int:
     if args.shuffles and not args.samples:
         raise InfomorphError("--shuffles needs --samples: the null permutes the target over "
                              "observations, and a table of probabilities has none")
+    binning = _binning(args)
     table, sources, source_values, target_values, codes = read_distribution(
-        args.file, args.target, args.weight, args.samples
+        args.file, args.target, args.weight, args.samples, binning
     )
     # the engine (torch) is imported here: every other verb starts without it
     from inspector.pid import MEASURE, decompose_dataset
@@ -200,6 +232,10 @@ def run(args) -> int:
             zip(sources, map(_number, ds.source_information.values), strict=True)
         ),
     }
+    if binning is not None:
+        result["binning"] = {"method": binning.method, "bins": binning.bins,
+                             **({"range": list(binning.value_range)}
+                                if binning.method == "fixed" else {})}
     if args.shuffles:
         null = _shuffle_null(codes, table.shape, args.shuffles, args.seed)
         result["shuffles"] = args.shuffles
@@ -219,6 +255,8 @@ def run(args) -> int:
         f"I^sx decomposition of {args.file} (bits)",
         f"sources: {', '.join(f'{i + 1}={s}' for i, s in enumerate(sources))}; "
         f"target: {args.target}",
+        *([f"sources binned: {_describe(binning)}, over the {len(codes)} observations"]
+          if binning is not None else []),
         "",
     ]
     width = max(len(label) for label in labels) + 2
@@ -254,6 +292,33 @@ def run(args) -> int:
                 frame.to_string(index=False, float_format=lambda x: f"{x:.6f}")]
     print("\n".join(out))
     return 0
+
+
+def _describe(binning) -> str:
+    if binning.method == "fixed":
+        low, high = binning.value_range
+        return f"{binning.bins} equal bins of [{low:g}, {high:g}] each"
+    if binning.method == "maxnorm":
+        return f"{binning.bins} equal bins of [-1, 1] after dividing each by its max |x|"
+    return f"{binning.bins} equal-frequency (quantile) bins each"
+
+
+def _binning(args):
+    """The Binning that --bins, --binning and --range ask for, or None (values as categories)."""
+    if args.bins is None:
+        if args.range is not None or args.binning is not None:
+            raise InfomorphError("--binning and --range take effect with --bins N")
+        return None
+    if not args.samples:
+        raise InfomorphError("--bins needs --samples: it bins observations, and a table of "
+                             "probabilities holds realisations")
+    if (args.binning == "fixed") != (args.range is not None):
+        raise InfomorphError("--range LOW HIGH goes with --binning fixed, and fixed needs it")
+    from inspector.pid import Binning
+
+    if args.range is not None:
+        return Binning("fixed", args.bins, tuple(args.range))
+    return Binning(args.binning or "quantile", args.bins)
 
 
 def _shuffle_null(codes: np.ndarray, shape: tuple[int, ...], shuffles: int, seed: int):

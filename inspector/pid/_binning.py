@@ -46,6 +46,17 @@ class Binning:
             raise InfomorphError(f"value_range must have low < high, got {self.value_range!r}")
         object.__setattr__(self, "value_range", (low, high))
 
+    def labels(self) -> list[str]:
+        """Each bin's range in the units the binning works in ("[-1, -0.5)" for maxnorm:
+        the value over its source's max |x|), or "bin k" for quantile bins and codes."""
+        low, high = {"fixed": self.value_range, "maxnorm": (-1.0, 1.0)}.get(
+            self.method, (None, None))
+        if low is None:
+            return [f"bin {i}" for i in range(self.bins)]
+        width = (high - low) / self.bins
+        return [f"[{low + i * width:.4g}, {low + (i + 1) * width:.4g})"
+                for i in range(self.bins)]
+
     def codes(self, values: Tensor) -> Tensor:
         """Bin indices in [0, bins) of ``values`` (*batch, sample, source) -> int64, same shape."""
         if values.dim() < 2:
