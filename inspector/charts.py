@@ -289,19 +289,38 @@ HEATMAP_PICK = "row_pick"
 """Name of the heatmap's click selection (``select=True``): the first neuron of the row."""
 
 
-def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False) -> alt.LayerChart:
+def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
+                 significant_only: bool = False) -> alt.LayerChart:
     """One atom for every neuron (rows, sorted by the last value, largest on top) and
     checkpoint (columns, in order), drawn as one image. Past HEATMAP_ROWS neurons or
     HEATMAP_COLUMNS checkpoints, adjacent rows / columns are averaged into blocks. An
     invisible mark per row carries its neurons and last value as a tooltip; ``select`` adds
-    a click selection named ``HEATMAP_PICK`` on the row's first neuron."""
+    a click selection named ``HEATMAP_PICK`` on the row's first neuron.
+
+    ``significant_only`` (analyses with shuffles): cells whose atom does not beat the
+    shuffle null at a 5 % false discovery rate (Benjamini-Hochberg over the neurons, at each
+    checkpoint) are left blank, blocks average the cells that do; rows keep their order."""
     if atom not in ds.atom.values:
         raise InfomorphError(
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
+    if significant_only and "p_value" not in ds:
+        raise InfomorphError("this analysis ran without shuffles: nothing to test against "
+                             "(re-analyse with --shuffles 100)")
     values = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
     order = np.argsort(-np.nan_to_num(values[:, -1], nan=-np.inf), kind="stable")
     last = values[order, -1]
+    subtitle = _subtitle(ds)
     values, by_row, by_col = block_mean(values[order], HEATMAP_ROWS, HEATMAP_COLUMNS)
+    limit = finite_max(values)  # the colour scale stays when cells are blanked
+    if significant_only:
+        from inspector.significance import SIGNIFICANCE, q_values
+
+        q = q_values(ds.p_value.sel(atom=atom)).transpose("neuron", "checkpoint").values
+        kept = np.where(q < SIGNIFICANCE, ds.pid.sel(atom=atom).transpose(
+            "neuron", "checkpoint").values, np.nan)
+        values = block_mean(kept[order], HEATMAP_ROWS, HEATMAP_COLUMNS)[0]
+        subtitle = [subtitle, f"blank: not beating the shuffle null (q >= {SIGNIFICANCE} over "
+                    "the neurons at that checkpoint)"]
     neurons = ds.neuron.values[order]
     blocks = [neurons[i : i + by_row] for i in range(0, len(neurons), by_row)]
     rows = pd.DataFrame({
@@ -313,7 +332,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False) -> alt.LayerCh
     })
     ylabel = "neuron (sorted by last value)" if by_row == 1 else f"neuron blocks of {by_row}"
     xlabel = "checkpoint" if by_col == 1 else f"checkpoint blocks of {by_col}"
-    image = image_chart(values, finite_max(values), x_title=xlabel, y_title=ylabel,
+    image = image_chart(values, limit, x_title=xlabel, y_title=ylabel,
                         legend_title="bits", width=520, height=300)
     # Near-transparent, not transparent: Vega does not hit-test fully transparent marks.
     hover = alt.Chart(rows).mark_rect(opacity=0.001).encode(
@@ -326,7 +345,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False) -> alt.LayerCh
     return alt.layer(*image.layer, hover).properties(
         width=520, height=300,
         title={"text": f"{atom} of layer {ds.attrs.get('layer', '')}",
-               "subtitle": _subtitle(ds)})
+               "subtitle": subtitle})
 
 
 def chart_bytes(chart: alt.TopLevelMixin, fmt: str) -> bytes:

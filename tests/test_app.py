@@ -207,6 +207,11 @@ def test_layer_page(trained_logdir, monkeypatch):
     assert not any("goal / H(Y)" in s for s in specs)
     classes = at.table[0].value
     assert classes.neurons.sum() == 12
+    assert "not beating" not in specs[2]
+    at.toggle(key="heatmap-significant").set_value(True).run()  # analysed with shuffles
+    no_traceback(at)
+    assert "not beating the shuffle null" in [c.proto.spec for c in charts(at)][2]
+    at.toggle(key="heatmap-significant").set_value(False).run()
     at.session_state["layer-tab"] = "Goal and accuracy"
     at.run()
     no_traceback(at)

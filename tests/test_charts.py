@@ -125,6 +125,23 @@ def test_heatmap_is_one_image_sorted_and_blocked(layer):
     assert chart.to_dict()["layer"][0]["encoding"]["y"]["title"] == "neuron blocks of 100"
     with pytest.raises(InfomorphError, match="Unknown atom"):
         atom_heatmap(layer, "{X}")
+    # only cells beating the null: q >= 0.05 blank (transparent), same colours otherwise
+    with pytest.raises(InfomorphError, match="ran without shuffles"):
+        atom_heatmap(layer, "{FC}", significant_only=True)
+    p = np.full(layer.pid.shape, 0.001)
+    p[:, 1, :] = 0.5  # neuron 1 (AND) never beats the null
+    p[-1, :, :] = np.array([0.01, 0.5, 0.04, 0.2])[:, None]  # BH at the last checkpoint
+    tested = layer.assign(p_value=(layer.pid.dims, p))
+    masked = image(atom_heatmap(tested, "{FC}", significant_only=True))
+    q_last = np.array([0.04, 0.5, 0.0533, 0.2])  # BH of 0.01, 0.5, 0.04, 0.2 over 4 neurons
+    keep = np.ones(values.shape, bool)
+    keep[1, :] = False
+    keep[:, -1] = q_last < 0.05
+    expected = diverging_rgba(np.where(keep, values, np.nan)[order], finite_max(ordered))
+    np.testing.assert_array_equal(masked, expected)
+    assert (masked[..., 3][~keep[order]] == 0).all()  # blank cells are transparent
+    spec = atom_heatmap(tested, "{FC}", significant_only=True).to_dict()
+    assert "not beating the shuffle null" in spec["title"]["subtitle"][1]
 
 
 def test_smoothing_is_debiased_ema():

@@ -132,8 +132,12 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
     with left:
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
+        tested = "p_value" in ds and st.toggle(
+            "Only cells beating the shuffle null", key="heatmap-significant",
+            help="Blank where the atom's q value (Benjamini-Hochberg over the neurons at "
+                 "that checkpoint) is 0.05 or more.")
         key = f"heatmap-{view.run}-{view.layer}-{atom}"
-        vega.draw(chart("heatmap", atom, True), key=key, width="stretch",
+        vega.draw(chart("heatmap", atom, True, bool(tested)), key=key, width="stretch",
                   on_select=_open_picked(key, HEATMAP_PICK, step))
         st.caption("Hover a row for its neurons; click it to open its (first) neuron.")
     with right:
