@@ -289,6 +289,10 @@ HEATMAP_PICK = "row_pick"
 """Name of the heatmap's click selection (``select=True``): the first neuron of the row."""
 
 
+BLANK_COLOR = "#bdbdbd"
+"""Where a heatmap leaves cells out (not beating the null): grey, apart from near-zero white."""
+
+
 def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
                  significant_only: bool = False) -> alt.LayerChart:
     """One atom for every neuron (rows, sorted by the last value, largest on top) and
@@ -319,7 +323,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
         kept = np.where(q < SIGNIFICANCE, ds.pid.sel(atom=atom).transpose(
             "neuron", "checkpoint").values, np.nan)
         values = block_mean(kept[order], HEATMAP_ROWS, HEATMAP_COLUMNS)[0]
-        subtitle = [subtitle, f"blank: not beating the shuffle null (q >= {SIGNIFICANCE} over "
+        subtitle = [subtitle, f"grey: not beating the shuffle null (q >= {SIGNIFICANCE} over "
                     "the neurons at that checkpoint)"]
     neurons = ds.neuron.values[order]
     blocks = [neurons[i : i + by_row] for i in range(0, len(neurons), by_row)]
@@ -332,8 +336,9 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
     })
     ylabel = "neuron (sorted by last value)" if by_row == 1 else f"neuron blocks of {by_row}"
     xlabel = "checkpoint" if by_col == 1 else f"checkpoint blocks of {by_col}"
-    image = image_chart(values, limit, x_title=xlabel, y_title=ylabel,
-                        legend_title="bits", width=520, height=300)
+    image = image_chart(values, limit, x_title=xlabel, y_title=ylabel, legend_title="bits",
+                        width=520, height=300,
+                        blank_color=BLANK_COLOR if significant_only else None)
     # Near-transparent, not transparent: Vega does not hit-test fully transparent marks.
     hover = alt.Chart(rows).mark_rect(opacity=0.001).encode(
         x=alt.datum(0), x2=alt.datum(values.shape[1]), y=alt.Y("y:Q"), y2=alt.Y2("y2"),

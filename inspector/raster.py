@@ -68,24 +68,28 @@ def block_mean(values: np.ndarray, max_rows: int, max_cols: int) -> tuple[np.nda
 
 
 def image_chart(values: np.ndarray, limit: float, *, x_title: str, y_title: str,
-                legend_title: str, width: int, height: int) -> alt.LayerChart:
+                legend_title: str, width: int, height: int,
+                blank_color: str | None = None) -> alt.LayerChart:
     """A (rows, cols) matrix as one image, row 0 at the top, coloured on [-limit, limit]
-    with a gradient legend. Axes carry titles only: rows and columns are positions."""
+    with a gradient legend. Axes carry titles only: rows and columns are positions. NaN
+    cells are transparent, or ``blank_color`` (drawn behind the image) where given: a
+    near-zero value is near-white, so blanks need a colour of their own to be told apart."""
     rows, cols = values.shape
     url = png_data_url(diverging_rgba(values, limit))
     axis = alt.Axis(labels=False, ticks=False, grid=False)
-    image = alt.Chart(pd.DataFrame({"url": [url], "x": [0], "x2": [cols], "y": [0],
-                                    "y2": [rows]})).mark_image(aspect=False, smooth=False)
-    image = image.encode(
+    base = alt.Chart(pd.DataFrame({"url": [url], "x": [0], "x2": [cols], "y": [0],
+                                   "y2": [rows]})).encode(
         x=alt.X("x:Q", title=x_title, axis=axis, scale=alt.Scale(domain=[0, cols], nice=False,
                                                                  zero=False)),
         x2=alt.X2("x2"),
         y=alt.Y("y:Q", title=y_title, axis=axis, scale=alt.Scale(domain=[rows, 0], nice=False,
                                                                  zero=False)),
-        y2=alt.Y2("y2"), url=alt.Url("url:N"))
+        y2=alt.Y2("y2"))
+    image = base.mark_image(aspect=False, smooth=False).encode(url=alt.Url("url:N"))
+    behind = [base.mark_rect(color=blank_color)] if blank_color else []
     legend = alt.Chart(pd.DataFrame({"value": [-limit, limit]})).mark_point(opacity=0).encode(
         color=alt.Color("value:Q", title=legend_title,
                         legend=alt.Legend(gradientLength=min(150, max(60, height - 40))),
                         scale=alt.Scale(scheme="redblue", domain=[-limit, limit],
                                         reverse=True)))
-    return alt.layer(image, legend).properties(width=width, height=height)
+    return alt.layer(*behind, image, legend).properties(width=width, height=height)

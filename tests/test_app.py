@@ -210,7 +210,7 @@ def test_layer_page(trained_logdir, monkeypatch):
     assert "not beating" not in specs[2]
     at.toggle(key="heatmap-significant").set_value(True).run()  # analysed with shuffles
     no_traceback(at)
-    assert "not beating the shuffle null" in [c.proto.spec for c in charts(at)][2]
+    assert "grey: not beating the shuffle null" in [c.proto.spec for c in charts(at)][2]
     at.toggle(key="heatmap-significant").set_value(False).run()
     at.session_state["layer-tab"] = "Goal and accuracy"
     at.run()

@@ -6,6 +6,7 @@ from test_analysis import gate_run
 
 from inspector.analysis import analyze
 from inspector.charts import (
+    BLANK_COLOR,
     CLASS_COLORS,
     HEATMAP_PICK,
     HEATMAP_ROWS,
@@ -141,7 +142,9 @@ def test_heatmap_is_one_image_sorted_and_blocked(layer):
     np.testing.assert_array_equal(masked, expected)
     assert (masked[..., 3][~keep[order]] == 0).all()  # blank cells are transparent
     spec = atom_heatmap(tested, "{FC}", significant_only=True).to_dict()
-    assert "not beating the shuffle null" in spec["title"]["subtitle"][1]
+    assert "grey: not beating the shuffle null" in spec["title"]["subtitle"][1]
+    assert spec["layer"][0]["mark"] == {"type": "rect", "color": BLANK_COLOR}  # behind it
+    assert "rect" not in str(atom_heatmap(tested, "{FC}").to_dict()["layer"][0]["mark"])
 
 
 def test_smoothing_is_debiased_ema():

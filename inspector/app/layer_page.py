@@ -35,7 +35,7 @@ def first_charts(logdir: str, run: str) -> list[dict]:
     step = int(ds.checkpoint.values[-1])
     return [data.chart("composition", logdir, run, layer, 0.0, COMPOSITION_CHECKPOINTS),
             data.chart("simplex", logdir, run, layer, step, True),
-            data.chart("heatmap", logdir, run, layer, largest_atom(ds), True)]
+            data.chart("heatmap", logdir, run, layer, largest_atom(ds), True, False)]
 
 
 def _class_counts(ds, step: int) -> pd.DataFrame:
