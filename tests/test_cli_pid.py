@@ -200,3 +200,14 @@ def test_binning_errors(text, extra, message, tmp_path, capsys):
     assert main(["pid", str(path), *extra]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_shuffle_null_of_a_constant_source(tmp_path, capsys):
+    import json
+
+    path = tmp_path / "const.csv"
+    path.write_text("a,y\n1,0\n1,1\n1,0\n")  # one value: a single-bin source
+    assert main(["pid", str(path), "--samples", "--target", "y", "--shuffles", "4",
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["p_value"] == {"{1}": 1.0} and result["null_mean"] == {"{1}": 0.0}

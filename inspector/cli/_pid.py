@@ -327,7 +327,7 @@ def _shuffle_null(codes: np.ndarray, shape: tuple[int, ...], shuffles: int, seed
     from inspector.pid import Binning, decompose_samples_dataset
 
     return decompose_samples_dataset(codes[:, :-1], codes[:, -1],
-                                     binning=Binning("discrete", max(shape[:-1])),
+                                     binning=Binning("discrete", max(2, *shape[:-1])),
                                      shuffles=shuffles, rng=seed)
 
 
