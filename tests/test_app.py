@@ -494,7 +494,10 @@ def test_compare_page(trained_logdir, monkeypatch):
     shares = classes[["unique", "redundant", "synergistic", "mixed", "none"]]
     assert len(classes) == 1 and shares.sum(axis=1).iloc[0] == pytest.approx(1.0)
     assert classes.runs.iloc[0] == 1
-    assert set(table.layer) == {"hidden", "readout"} and (table.n == 1).all()
+    # the chosen layer's atoms, without what the group name says (preset, goal)
+    assert len(table) == 18 and (table.n == 1).all()
+    assert {"preset", "goal", "layer", "sources"}.isdisjoint(table.columns)
+    assert {"mean_bits", "significant_share_fdr", "null_mean_bits"} <= set(table.columns)
     # the tables at another step every run has
     slider = at.select_slider(key="compare-step")
     assert slider.options[0] == "last" and len(slider.options) > 2
@@ -656,3 +659,17 @@ def test_a_damaged_analysis_is_offered_a_new_one(trained_logdir, tmp_path, monke
     at.button(key="analyse-one").click().run()
     no_traceback(at)
     assert at.subheader[0].value.startswith("Neuron 1 of layer hidden")
+
+
+def test_compare_atoms_keep_sources_only_where_lattices_differ():
+    import pandas as pd
+
+    from inspector.app.compare_page import _compact_atoms
+
+    table = pd.DataFrame({"group": ["a", "b", "a"], "preset": ["p", "q", "p"],
+                          "goal": ["{}"] * 3, "layer": ["hidden", "hidden", "readout"],
+                          "sources": ["F,C", "F,C,L", "F,C"], "atom": ["{F}"] * 3,
+                          "mean_bits": [0.1, 0.2, 0.3]})
+    hidden = _compact_atoms(table, "hidden")
+    assert list(hidden.columns) == ["group", "sources", "atom", "mean_bits"]
+    assert list(_compact_atoms(table, "readout").columns) == ["group", "atom", "mean_bits"]

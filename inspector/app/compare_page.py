@@ -99,7 +99,14 @@ def show(logdir: str, route: Route) -> None:
                  column_config={c: st.column_config.NumberColumn(format="%.3f")
                                 for c in NEURON_CLASSES})
     st.subheader(f"Atoms at {where}")
-    st.dataframe(atom_table(tree, step), hide_index=True, width="stretch")
+    atoms = _compact_atoms(atom_table(tree, step), layer)
+    st.dataframe(atoms, hide_index=True, width="stretch",
+                 column_config={c: st.column_config.NumberColumn(format="%.4f")
+                                for c in atoms.columns if c.endswith(("_bits", "_share", "_fdr"))})
+    st.caption(f"Layer {layer}: mean ± s.d. over each group's runs of the layer-mean atom "
+               "(bits); significant_share: neurons beating the shuffle null at p < 0.05, _fdr: "
+               "at a 5 % false discovery rate; null_mean_bits: the bias. Every column and "
+               "layer: the Export page's atom table.")
 
 
 def _named(root: xr.Dataset, tree: xr.DataTree | None, runs: list[str],
@@ -124,6 +131,13 @@ def _named(root: xr.Dataset, tree: xr.DataTree | None, runs: list[str],
                                   **{k: v.ds.assign_coords(group=names)
                                      for k, v in tree.children.items()}})
     return root.assign_coords(group=("run", [group[r] for r in runs])), tree
+
+
+def _compact_atoms(table, layer: str):
+    """The atom table of one layer without what the group name already says (preset, goal)
+    and with the lattice's sources only where they differ between groups."""
+    rows = table[table.layer == layer].drop(columns=["preset", "goal", "layer"])
+    return rows.drop(columns=["sources"]) if rows.sources.nunique() <= 1 else rows
 
 
 def _wide_classes(classes, layer: str):
