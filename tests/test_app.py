@@ -524,6 +524,8 @@ def test_export_page_offers_downloads(trained_logdir, monkeypatch):
     assert labels == ["Atom table (csv)", "Atom table (latex)", "Atom table (markdown)",
                       "Class table (csv)", "Class table (latex)", "Class table (markdown)",
                       "Neuron table (csv)"]
+    preview = at.dataframe[0].value  # the atom table, its long goal column last
+    assert preview.columns[-1] == "goal" and preview.columns[0] == "group"
     at.button(key="fig-render").click().run()
     no_traceback(at)
     assert [b.proto.label for b in at.get("download_button")][-1] == "Download composition.svg"

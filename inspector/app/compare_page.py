@@ -101,8 +101,7 @@ def show(logdir: str, route: Route) -> None:
     st.subheader(f"Atoms at {where}")
     atoms = _compact_atoms(atom_table(tree, step), layer)
     st.dataframe(atoms, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in atoms.columns if c.endswith(("_bits", "_share", "_fdr"))})
+                 column_config=context.numbers(atoms.columns))
     st.caption(f"Layer {layer}: mean ± s.d. over each group's runs of the layer-mean atom "
                "(bits); significant_share: neurons beating the shuffle null at p < 0.05, _fdr: "
                "at a 5 % false discovery rate; null_mean_bits: the bias. Every column and "

@@ -131,3 +131,11 @@ def few_shuffles(ds) -> None:
 def smoothing(key: str) -> float:
     return st.slider("Smoothing", 0.0, 0.99, 0.0, 0.01, key=key,
                      help="exponential moving average, as in TensorBoard")
+
+
+def numbers(columns, suffixes=("_bits", "_share", "_fdr")) -> dict:
+    """``st.dataframe`` column configs: bits, shares and q-based shares with 4 decimals
+    (Streamlit's default shows floats' full repr, 17 digits of estimation noise)."""
+    return {c: st.column_config.NumberColumn(format="%.4f")
+            for c in columns if str(c).endswith(tuple(suffixes))}
+

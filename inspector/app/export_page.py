@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector.app import data, nav, vega
+from inspector.app import context, data, nav, vega
 from inspector.app.compare_page import chosen_runs
 from inspector.app.route import Route
 from inspector.charts import (
@@ -48,7 +48,10 @@ def show(logdir: str, route: Route) -> None:
     st.download_button("Neuron table (csv)",
                        lambda: write_table(neuron_table(tree), meta, "csv", None),
                        file_name="neurons.csv", mime=MIME["csv"], key="table-neurons")
-    st.dataframe(table, hide_index=True, width="stretch")
+    # the goal (long JSON) last: the atoms' numbers come first on screen
+    st.dataframe(table[[c for c in table.columns if c != "goal"] + ["goal"]], hide_index=True,
+                 width="stretch",
+                 column_config=context.numbers(table.columns))
 
     st.subheader("Figures")
     cols = st.columns(4)

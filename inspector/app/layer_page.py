@@ -113,9 +113,7 @@ def show(logdir: str, route: Route) -> None:
         with atoms:
             table = layer_atoms_at(view.ds, view.step)
             st.dataframe(table, hide_index=True, width="stretch",
-                         column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                        for c in table.columns if c.endswith(("_bits",
-                                                                              "_share", "_fdr"))})
+                         column_config=context.numbers(table.columns))
             st.caption("Over the layer's neurons at the chosen checkpoint, in bits. "
                        + ("significant_share: neurons whose atom beats the shuffle null "
                           "(p < 0.05; about 5 % of the neurons pass by chance); _fdr: the "

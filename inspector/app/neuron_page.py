@@ -81,9 +81,8 @@ def show(logdir: str, route: Route) -> None:
     table = atom_table_at(ds, neuron, step)
     st.write(f"Atoms at step {step} (bits)")
     st.dataframe(table, hide_index=True, width="stretch",
-                 column_config={c: st.column_config.NumberColumn(format="%.4f")
-                                for c in ("bits", "informative", "misinformative",
-                                          "p_value", "q_value", "null_mean")})
+                 column_config=context.numbers(table.columns, (
+                     "bits", "informative", "p_value", "q_value", "null_mean")))
     if "p_value" in table:
         st.caption(f"p value: shuffle null ({ds.attrs.get('shuffles')} permutations of the "
                    "target within the probe set); small p means the atom is more than "
