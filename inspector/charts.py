@@ -388,15 +388,16 @@ LAYER_FIGURES = {"composition": "atom composition over training", "simplex": "cl
 
 
 def layer_figure(ds: xr.Dataset, name: str, step: int | None = None,
-                 atom: str | None = None) -> alt.TopLevelMixin:
+                 atom: str | None = None, significant_only: bool = False) -> alt.TopLevelMixin:
     """One of ``LAYER_FIGURES`` of an analysed layer; ``step`` for the simplex (default: the
-    last), ``atom`` for the heatmap (default: the largest)."""
+    last), ``atom`` for the heatmap (default: the largest), ``significant_only`` for the
+    heatmap (cells beating the shuffle null only, see ``atom_heatmap``)."""
     if name == "composition":
         return atom_composition(ds)
     if name == "simplex":
         return class_simplex(ds, step)
     if name == "heatmap":
-        return atom_heatmap(ds, atom or largest_atom(ds))
+        return atom_heatmap(ds, atom or largest_atom(ds), significant_only=significant_only)
     if name == "classes":
         return class_timeline(ds)
     raise InfomorphError(f"Unknown figure {name!r}; choose one of: {', '.join(LAYER_FIGURES)}.")

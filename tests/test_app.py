@@ -526,6 +526,11 @@ def test_export_page_offers_downloads(trained_logdir, monkeypatch):
                       "Neuron table (csv)"]
     preview = at.dataframe[0].value  # the atom table, its long goal column last
     assert preview.columns[-1] == "goal" and preview.columns[0] == "group"
+    at.selectbox(key="fig-kind").select("heatmap").run()
+    at.toggle(key="fig-significant").set_value(True).run()
+    no_traceback(at)
+    assert any("grey: not beating" in c.proto.spec for c in charts(at))
+    at.selectbox(key="fig-kind").select("composition").run()
     at.button(key="fig-render").click().run()
     no_traceback(at)
     assert [b.proto.label for b in at.get("download_button")][-1] == "Download composition.svg"

@@ -162,7 +162,7 @@ def test_save_chart_formats(layer, tmp_path, fmt, magic):
 
 
 def test_figure_export_cli(tmp_path, capsys):
-    from inspector.analysis import analyze_run
+    from inspector.analysis import AnalysisSettings, analyze_run
 
     analyze_run(gate_run(tmp_path / "logs" / "g"))
     out = tmp_path / "figs"
@@ -175,6 +175,19 @@ def test_figure_export_cli(tmp_path, capsys):
     assert main(["export", str(tmp_path / "logs"), "--format", "png", "-o",
                  str(tmp_path / "file")]) == 2
     assert "figures need an output directory" in capsys.readouterr().err
+    # the heatmap of cells beating the null needs shuffles, in every run, checked first
+    only = ["export", str(tmp_path / "logs"), "--format", "svg", "--significant-only", "-o"]
+    assert main([*only, str(tmp_path / "sig")]) == 2
+    assert "--significant-only needs runs analysed with --shuffles; g was not" in (
+        capsys.readouterr().err)
+    assert not (tmp_path / "sig").exists()
+    assert main(["export", str(tmp_path / "logs"), "--format", "csv", "--significant-only"]) == 2
+    assert "shapes the heatmap figure" in capsys.readouterr().err
+    analyze_run(tmp_path / "logs" / "g", AnalysisSettings(shuffles=19), force=True)
+    assert main([*only, str(tmp_path / "sig")]) == 0
+    svg = (tmp_path / "sig" / "g-hidden-heatmap.svg").read_text()
+    assert "grey: not beating the shuffle null" in svg
+    assert "not beating" not in (out / "g-hidden-heatmap.svg").read_text()
 
 
 def _canonical(spec: dict) -> str:

@@ -62,8 +62,12 @@ def show(logdir: str, route: Route) -> None:
                              format_func=LAYER_FIGURES.__getitem__, key="fig-kind")
     fmt = cols[2].selectbox("Format", ("svg", "png", "pdf"), key="fig-format")
     ds = analysis[layer].ds
-    chart = layer_figure(ds, kind)
-    _render_button(cols[3], "fig", (run, layer, kind, fmt), chart, fmt,
+    tested = kind == "heatmap" and "p_value" in ds and st.toggle(
+        "Only cells beating the shuffle null", key="fig-significant",
+        help="As `infomorph export --significant-only`: grey where the atom's q value "
+             "(Benjamini-Hochberg over the neurons at that checkpoint) is 0.05 or more.")
+    chart = layer_figure(ds, kind, significant_only=bool(tested))
+    _render_button(cols[3], "fig", (run, layer, kind, fmt, bool(tested)), chart, fmt,
                    f"{run.replace('/', '-')}-{layer}-{kind}.{fmt}", f"{kind}.{fmt}")
     vega.draw(chart)
     _neuron_figures(logdir, run, layer, ds, fmt)

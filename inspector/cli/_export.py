@@ -39,6 +39,9 @@ def register(sub) -> None:
                    help="figures: also neuron N of every run and layer that has it "
                    "(repeatable): its atoms over training, its goal terms and what it sees "
                    "at the checkpoint (its binned inputs, coloured by P(Y=+1))")
+    p.add_argument("--significant-only", action="store_true",
+                   help="figures: the heatmap shows only cells whose atom beats the shuffle "
+                   "null at a 5 %% false discovery rate (runs analysed with --shuffles)")
     p.add_argument("--output", "-o", type=Path, default=None,
                    help="table file (default: stdout) or figure directory")
     p.set_defaults(run=run)
@@ -70,6 +73,9 @@ def run(args) -> int:
     if args.neuron:
         raise InfomorphError("--neuron N draws a neuron's figures: choose svg, png or pdf "
                              "(--neurons gives every neuron's atoms as a table)")
+    if args.significant_only:
+        raise InfomorphError("--significant-only shapes the heatmap figure: choose svg, png or "
+                             "pdf (atom tables give significant_share and its _fdr column)")
     if args.neurons and args.format in ("markdown", "latex"):
         raise InfomorphError("--neurons tables are long: export them as csv or parquet")
     if args.classes and args.atom:
@@ -109,6 +115,8 @@ def _figures(args, checkpoint) -> int:
     collection = load(*args.paths, variables=TABLE_VARIABLES)
     _check_atoms(collection, args.atom)
     _check_neurons(collection, args.neuron)
+    if args.significant_only:
+        _check_shuffles(collection)
     classes = class_table(collection, checkpoint)  # also: every run has the checkpoint
     runs = analysed_runs(args.paths)
     out = args.output or Path("figures")
@@ -126,7 +134,8 @@ def _figures(args, checkpoint) -> int:
             step = None if checkpoint == "last" else checkpoint
             atom = args.atom[0] if args.atom else None
             # a layer of other sources lacks a chosen atom: no heatmap for it
-            charts = {name: layer_figure(ds, name, step, atom) for name in LAYER_FIGURES
+            charts = {name: layer_figure(ds, name, step, atom, args.significant_only)
+                      for name in LAYER_FIGURES
                       if name != "heatmap" or atom is None or atom in ds.atom.values}
             for neuron in args.neuron or ():
                 if neuron < ds.sizes["neuron"]:
@@ -147,6 +156,21 @@ def _figures(args, checkpoint) -> int:
         written += 1
     print(f"wrote {written} figures to {out}", file=sys.stderr)
     return 0
+
+
+def _check_shuffles(tree) -> None:
+    """Every run was analysed with a shuffle null (p values to test against)."""
+    for node in tree.children.values():
+        ds = node.ds
+        if "p_value" not in ds:
+            missing = list(ds.run.values)
+        else:
+            tested = ds.p_value.notnull().any([d for d in ds.p_value.dims if d != "run"])
+            missing = list(ds.run.values[~tested.values])
+        if missing:
+            raise InfomorphError(f"--significant-only needs runs analysed with --shuffles; "
+                                 f"{missing[0]} was not (infomorph analyze RUN --shuffles 100 "
+                                 "--force)")
 
 
 def _check_atoms(tree, atoms: list[str] | None) -> None:
