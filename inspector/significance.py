@@ -63,23 +63,25 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     p: (..., tests) p values in [0, 1]; NaN marks a missing test (e.g. a neuron a smaller run
     of a collection does not have) and is left out of its row's family and kept NaN.
     Returns an array of p's shape: q >= p, q <= 1, monotone in p within a row.
-    """
-    # scipy.stats takes 0.8 s to import: paid only where p values are adjusted
-    from scipy.stats import false_discovery_control
 
+    q_(i) = min over j >= i of p_(j) m / j, the p values sorted, m the row's tests. Written
+    out in numpy, vectorised over rows, rather than scipy.stats.false_discovery_control
+    (the tests hold it against that): importing scipy.stats took 0.6-0.8 s of every
+    ``infomorph info``, export and first neuron page that shows a q value.
+    """
     p = np.asarray(p, dtype=float)
     if p.size == 0:
         return p.copy()
     flat = p.reshape(-1, p.shape[-1])
-    q = np.full(flat.shape, np.nan)
     missing = np.isnan(flat)
-    complete = ~missing.any(axis=1)
-    if complete.any():
-        q[complete] = false_discovery_control(flat[complete], axis=1, method="bh")
-    for row in np.flatnonzero(~complete):
-        have = ~missing[row]
-        if have.any():
-            q[row, have] = false_discovery_control(flat[row, have], method="bh")
+    tests = (~missing).sum(axis=1, keepdims=True)
+    order = np.argsort(flat, axis=1, kind="stable")  # NaN last: ranks 1..m are the tests
+    scaled = np.take_along_axis(flat, order, 1) * tests / np.arange(1, flat.shape[1] + 1)
+    # running minimum from the largest p down; fmin passes over the NaN at the end
+    q_sorted = np.minimum(np.fmin.accumulate(scaled[:, ::-1], axis=1)[:, ::-1], 1.0)
+    q = np.empty_like(flat)
+    np.put_along_axis(q, order, q_sorted, axis=1)
+    q[missing] = np.nan
     return q.reshape(p.shape)
 
 

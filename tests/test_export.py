@@ -397,7 +397,15 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
 
     analyze_run(logdir / "s1", AnalysisSettings(shuffles=2), force=True)
     assert main(["info", str(logdir / "s1")]) == 0
-    assert "64 samples, shuffle null of 2)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "64 samples, shuffle null of 2)" in out
+    # p >= 1/3 with 2 shuffles: no atom beats the null; with 99, the gates' atoms all do
+    assert "beating the null (5 % FDR): {F}{C} 0 %, {F} 0 %, {C} 0 %, {FC} 0 %" in out
+    analyze_run(logdir / "s1", AnalysisSettings(shuffles=99), force=True)
+    assert main(["info", str(logdir / "s1"), "--json"]) == 0
+    shares = json.loads(capsys.readouterr().out)["analysis"]["layers"]["hidden"]
+    assert shares["significant_fdr"] == {"{F}{C}": 1.0, "{F}": 1.0, "{C}": 1.0, "{FC}": 1.0}
+    assert "significant_fdr" not in hidden  # s0 has no shuffle null
     # a damaged analysis file: said, not raised
     analysis_file = logdir / "s0" / "analysis.nc"
     analysis_file.write_bytes(analysis_file.read_bytes()[:4096])

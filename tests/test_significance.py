@@ -32,6 +32,22 @@ def test_the_published_example_rejects_four():
     assert q[-1] == 1.0
 
 
+@settings(max_examples=80, deadline=None)
+@given(arrays(float, st.tuples(st.integers(1, 5), st.integers(1, 30)),
+              elements=st.floats(0, 1) | st.sampled_from([0.0, 0.05, 1.0, np.nan])))
+def test_q_values_are_scipys(p):
+    from scipy.stats import false_discovery_control
+
+    q = bh_adjust(p)
+    for row_p, row_q in zip(p, q, strict=True):
+        have = ~np.isnan(row_p)
+        assert np.isnan(row_q[~have]).all()
+        if have.any():
+            np.testing.assert_allclose(row_q[have],
+                                       false_discovery_control(row_p[have], method="bh"),
+                                       rtol=1e-12, atol=1e-15)
+
+
 def test_missing_tests_leave_the_family():
     p = np.array([[0.01, np.nan, 0.04, 0.2], [0.01, 0.04, 0.2, np.nan]])
     q = bh_adjust(p)

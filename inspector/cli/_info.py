@@ -75,7 +75,7 @@ def _analysis(run_) -> dict:
         return out
     out["layers"] = {}
     try:
-        tree = open_analysis(run_.dir, variables=("entropy", "neuron_class"))
+        tree = open_analysis(run_.dir, variables=("entropy", "neuron_class", "p_value"))
     except (InfomorphError, OSError):  # its attributes read, its data did not
         return {"state": "unreadable"}
     for layer, node in tree.children.items():
@@ -88,6 +88,13 @@ def _analysis(run_) -> dict:
             "classes": {c: round(float(v), 4) for c, v in shares.items()},
             "shuffles": int(node.attrs.get("shuffles", 0)),
         }
+        if "p_value" in last:
+            from inspector.significance import significant_share
+
+            shares = significant_share(last.p_value, fdr=True)
+            out["layers"][layer]["significant_fdr"] = {
+                str(a): round(float(v), 4) for a, v in zip(shares.atom.values, shares.values,
+                                                           strict=True)}
     return out
 
 
@@ -128,4 +135,13 @@ def _describe(s: dict) -> str:
         null = f", shuffle null of {x['shuffles']}" if x["shuffles"] else ""
         lines.append(f"  {layer:<10} neurons at step {x['step']}: {classes} "
                      f"({x['binning']}{null})")
+        if x.get("significant_fdr"):
+            top = sorted(x["significant_fdr"].items(), key=lambda item: -item[1])
+            shown = ", ".join(f"{a} {100 * v:.0f} %" for a, v in top[:INFO_ATOMS])
+            more = f", ... ({len(top)} atoms: --json)" if len(top) > INFO_ATOMS else ""
+            lines.append(f"  {'':<10} beating the null (5 % FDR): {shown}{more}")
     return "\n".join(lines)
+
+
+INFO_ATOMS = 6
+"""Atoms named in ``info``'s line of the shares beating the null (the largest shares)."""
