@@ -519,6 +519,9 @@ def test_shuffle_null_of_a_deterministic_gate_sits_at_its_floor():
     again = decompose_samples_dataset(codes, xor, binning="discrete", shuffles=99, rng=0)
     np.testing.assert_array_equal(again.pid_null_mean, ds.pid_null_mean)
     assert "p_value" not in decompose_samples_dataset(codes, xor, binning="discrete")
+    atoms = decompose_samples(codes, xor, binning="discrete", shuffles=99, rng=0)
+    np.testing.assert_array_equal(atoms.p_value, ds.p_value)  # coordinates of the atoms
+    np.testing.assert_array_equal(atoms.pid_null_mean, ds.pid_null_mean)
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [

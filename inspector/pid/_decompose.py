@@ -99,8 +99,8 @@ def _label(terms, batch_dims, batch_coords, names, extra_dims=(), extra_coords=N
 
 
 def _as_dataarray(ds: xr.Dataset) -> xr.DataArray:
-    keep = [k for k in ("entropy", "mutual_information", "residual_entropy", "probability")
-            if k in ds]
+    keep = [k for k in ("entropy", "mutual_information", "residual_entropy", "probability",
+                        "p_value", "pid_null_mean") if k in ds]
     da = ds["pid"].assign_coords({k: ds[k] for k in keep})
     da.attrs.update(ds.attrs)
     return da
@@ -389,13 +389,17 @@ def decompose_samples(
     estimator: str = "sparse",
     pointwise: bool = False,
     threads: bool = True,
+    shuffles: int = 0,
+    rng: np.random.Generator | int | None = None,
 ) -> xr.DataArray:
     """I^sx atoms estimated from samples: DataArray (*batch, "atom") in bits.
 
     Arguments as :func:`decompose_samples_dataset`; ``entropy``, ``mutual_information`` and
-    ``residual_entropy`` come as non-index coordinates.
+    ``residual_entropy`` come as non-index coordinates, and with ``shuffles`` so do
+    ``p_value`` and ``pid_null_mean`` (*batch, atom).
     """
     return _as_dataarray(
         decompose_samples_dataset(sources, target, binning=binning, names=names,
-                                  estimator=estimator, pointwise=pointwise, threads=threads)
+                                  estimator=estimator, pointwise=pointwise, threads=threads,
+                                  shuffles=shuffles, rng=rng)
     )
