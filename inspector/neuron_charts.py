@@ -18,7 +18,7 @@ from inspector.atom_classes import atom_classes
 from inspector.charts import atom_legend, atom_shades, class_scale, finite_max
 from inspector.errors import InfomorphError
 from inspector.raster import image_chart
-from inspector.significance import q_values
+from inspector.significance import SIGNIFICANCE, q_values
 
 
 def check_neuron(ds: xr.Dataset, neuron: int) -> None:
@@ -38,7 +38,9 @@ def check_checkpoint(ds: xr.Dataset, step: int) -> None:
 
 def neuron_frame(ds: xr.Dataset, neuron: int) -> pd.DataFrame:
     """Long frame of one neuron's atoms over training: checkpoint, atom, class, bits and the
-    share of the positive atom mass (negative atoms give negative shares)."""
+    share of the positive atom mass (negative atoms give negative shares); for analyses
+    with shuffles also ``q_value``, the atom's Benjamini-Hochberg q value over the layer's
+    neurons at that checkpoint."""
     check_neuron(ds, neuron)
     pid = ds.pid.sel(neuron=neuron).transpose("checkpoint", "atom").values
     positive = np.clip(pid, 0, None).sum(axis=1, keepdims=True)
@@ -46,13 +48,17 @@ def neuron_frame(ds: xr.Dataset, neuron: int) -> pd.DataFrame:
     atoms = [str(a) for a in ds.atom.values]
     classes = atom_classes(len(ds.source))
     steps = ds.checkpoint.values
-    return pd.DataFrame({
+    frame = pd.DataFrame({
         "checkpoint": np.repeat(steps, len(atoms)),
         "atom": np.tile(atoms, len(steps)),
         "class": np.tile(classes, len(steps)),
         "bits": pid.ravel(),
         "share": share.ravel(),
     })
+    if "p_value" in ds:
+        q = q_values(ds.p_value).sel(neuron=neuron).transpose("checkpoint", "atom").values
+        frame["q_value"] = q.ravel()
+    return frame
 
 
 def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Chart:
@@ -74,15 +80,27 @@ def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Ch
             tooltip=tooltip)
         subtitle = "negative atoms stack below zero; atoms below 1e-6 bits left out"
     else:
-        base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
+        base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"),
+                                       y=alt.Y("bits:Q", title="bits"),
+                                       detail=alt.Detail("atom:N"))
         last = _labelled(frame[frame.checkpoint == frame.checkpoint.max()])
-        chart = (base.mark_line(point=True).encode(
-            y=alt.Y("bits:Q", title="bits"), color=color, detail=alt.Detail("atom:N"),
-            tooltip=tooltip)
-            + alt.Chart(last).mark_text(align="left", dx=4).encode(
-                x=alt.X("checkpoint:Q"), y=alt.Y("bits:Q"), text=alt.Text("atom:N"),
-                color=color))
         subtitle = "I^sx atoms in bits; atoms below 1e-6 bits left out"
+        if "q_value" in frame:
+            # hollow where the atom does not beat the shuffle null: its value may be bias
+            frame = frame.assign(beats_null=frame.q_value < SIGNIFICANCE)
+            tooltip.append(alt.Tooltip("q_value:Q", format=".4f", title="q value"))
+            points = alt.Chart(frame).mark_point(filled=False, opacity=1, size=30).encode(
+                x="checkpoint:Q", y="bits:Q", detail=alt.Detail("atom:N"), color=color,
+                fill=alt.condition("datum.beats_null", alt.Color(
+                    "class:N", scale=class_scale(), legend=None), alt.value("white")),
+                tooltip=tooltip)
+            subtitle = [subtitle, f"hollow points: not beating the shuffle null "
+                        f"(q >= {SIGNIFICANCE} over the layer's neurons)"]
+            lines = [base.mark_line().encode(color=color), points]
+        else:
+            lines = [base.mark_line(point=True).encode(color=color, tooltip=tooltip)]
+        chart = alt.layer(*lines, alt.Chart(last).mark_text(align="left", dx=4).encode(
+            x=alt.X("checkpoint:Q"), y=alt.Y("bits:Q"), text=alt.Text("atom:N"), color=color))
     return chart.properties(title={"text": f"Neuron {neuron} of layer {layer}",
                                    "subtitle": subtitle}, width=520, height=280)
 

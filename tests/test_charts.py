@@ -325,3 +325,27 @@ def test_class_timeline_shares_per_checkpoint(layer):
         assert shares == {"unique": 0.25, "redundant": 0.0, "synergistic": 0.0,
                           "mixed": 0.75, "none": 0.0}
     assert spec["encoding"]["color"]["scale"]["range"] == list(CLASS_COLORS.values())
+
+
+def test_neuron_atoms_hollow_where_the_null_is_not_beaten(layer):
+    from inspector.neuron_charts import neuron_atoms, neuron_frame
+    from inspector.significance import q_values
+
+    plain = neuron_atoms(layer, 1).to_dict()
+    assert "q_value" not in neuron_frame(layer, 1)
+    assert [lay["mark"]["type"] for lay in plain["layer"]] == ["line", "text"]
+    p = np.full(layer.pid.shape, 0.001)
+    p[:, :, 0] = 0.5  # the first atom beats the null nowhere
+    tested = layer.assign(p_value=(layer.pid.dims, p))
+    frame = neuron_frame(tested, 1)
+    expected = q_values(tested.p_value).sel(neuron=1).transpose("checkpoint", "atom")
+    np.testing.assert_allclose(frame.q_value, expected.values.ravel())
+    spec = neuron_atoms(tested, 1).to_dict()
+    assert [lay["mark"]["type"] for lay in spec["layer"]] == ["line", "point", "text"]
+    points = spec["layer"][1]
+    rows = spec["datasets"][points["data"]["name"]]
+    first = str(layer.atom.values[0])
+    assert {r["beats_null"] for r in rows if r["atom"] == first} <= {False}
+    assert all(r["beats_null"] for r in rows if r["atom"] != first)
+    assert points["encoding"]["fill"]["condition"]["test"] == "datum.beats_null"
+    assert "hollow points" in spec["title"]["subtitle"][1]
