@@ -211,3 +211,24 @@ def test_shuffle_null_of_a_constant_source(tmp_path, capsys):
                  "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["p_value"] == {"{1}": 1.0} and result["null_mean"] == {"{1}": 0.0}
+
+
+@pytest.mark.parametrize("text", [
+    "s1\ts2\tt\tp\n0\t0\t0\t0.25\n0\t1\t1\t0.25\n1\t0\t1\t0.25\n1\t1\t0\t0.25\n",
+    "s1;s2;t;p\n0;0;0;0,25\n0;1;1;0,25\n1;0;1;0,25\n1;1;0;0,25\n",  # decimal commas
+    "\ufeffs1,s2,t,p\n0,0,0,0.25\n0,1,1,0.25\n1,0,1,0.25\n1,1,0,0.25\n",  # a BOM
+])
+def test_tab_semicolon_and_standard_input(text, tmp_path, capsys, monkeypatch):
+    import io
+    import json
+
+    path = tmp_path / "xor.txt"
+    path.write_text(text, encoding="utf-8")
+    assert main(["pid", str(path), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["sources"] == ["s1", "s2"]
+    assert list(result["atoms"].values()) == pytest.approx(
+        [-0.584963, 0.584963, 0.584963, 0.415037], abs=1e-6)
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(text.encode())))
+    assert main(["pid", "-"]) == 0
+    assert capsys.readouterr().out.startswith("I^sx decomposition of standard input (bits)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,8 @@ def register(sub) -> None:
         "one column per source (numbered 1..n in column order), a target column and a "
         "probability or count column (counts are normalised; repeated realisations add up).",
     )
-    p.add_argument("file", type=Path, help="CSV file with a header row")
+    p.add_argument("file", type=Path, help="CSV file with a header row (comma, tab or "
+                   "semicolon separated; - reads standard input)")
     p.add_argument("--target", default="t", metavar="COL", help="target column (default: t)")
     p.add_argument("--weight", default=None, metavar="COL",
                    help="probability or count column (default: p)")
@@ -65,13 +67,19 @@ def read_distribution(path: Path, target: str, weight: str | None, samples: bool
     """A CSV file's distribution, validated (one-line errors naming the line or column).
     ``binning`` (an ``inspector.pid.Binning``, observations only): numeric source columns
     are binned with it, each source's values being its bins' labels."""
-    if not path.exists():
-        raise InfomorphError(f"no such file: {path}")
-    if path.is_dir():
-        raise InfomorphError(f"{path} is a directory, not a CSV file")
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle, skipinitialspace=True))
+        if str(path) == "-":  # a pipe: infomorph pid - < table.csv
+            path = Path("<stdin>")
+            text = sys.stdin.buffer.read().decode("utf-8-sig")
+        elif not path.exists():
+            raise InfomorphError(f"no such file: {path}")
+        elif path.is_dir():
+            raise InfomorphError(f"{path} is a directory, not a CSV file")
+        else:
+            text = path.read_bytes().decode("utf-8-sig")
+        delimiter = _delimiter(text)
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter,
+                               skipinitialspace=True))
     except UnicodeDecodeError:
         raise InfomorphError(f"{path} is not a readable CSV file: not UTF-8 text") from None
     except csv.Error as err:
@@ -91,6 +99,9 @@ def read_distribution(path: Path, target: str, weight: str | None, samples: bool
                 f"the header has {len(columns)}"
             )
     frame = pd.DataFrame(rows[1:], columns=columns, dtype=str)
+    if delimiter == ";":  # such files write decimals with a comma: 0,25
+        frame = frame.apply(lambda c: c.str.replace(r"^(\s*[-+]?\d*),(\d+\s*)$", r"\1.\2",
+                                                    regex=True))
     if target not in columns:
         raise InfomorphError(
             f"unknown target column '{target}'; columns are: {', '.join(columns)}"
@@ -155,6 +166,15 @@ def read_distribution(path: Path, target: str, weight: str | None, samples: bool
     table = np.zeros([len(v) for v in values])
     np.add.at(table, tuple(codes), weights)
     return Distribution(table, sources, values[:-1], values[-1], np.stack(codes, -1))
+
+
+def _delimiter(text: str) -> str:
+    """The header line's separator: a comma, or a tab or semicolon where the header has no
+    comma (tab-separated exports, spreadsheets of comma-decimal locales)."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((d for d in ("\t", ";") if d in header), ",")
 
 
 def _binned(frame: pd.DataFrame, binning) -> np.ndarray:
@@ -252,7 +272,7 @@ def run(args) -> int:
         sys.stdout.write("\n")
         return 0
     out = [
-        f"I^sx decomposition of {args.file} (bits)",
+        f"I^sx decomposition of {'standard input' if str(args.file) == '-' else args.file} (bits)",
         f"sources: {', '.join(f'{i + 1}={s}' for i, s in enumerate(sources))}; "
         f"target: {args.target}",
         *([f"sources binned: {_describe(binning)}, over the {len(codes)} observations"]
