@@ -121,6 +121,49 @@ def atom_legend(n_atoms: int) -> alt.Legend:
                       columns=1 if n_atoms <= 20 else 2, columnPadding=6)
 
 
+def atom_color(atoms: list[str], classes: list[str]) -> alt.Color:
+    """Colour by atom (a shade of its class's colour) for frames with ``atom`` and ``class``
+    columns, or by class past ATOM_SHADES_UP_TO atoms (166 shades cannot be told apart)."""
+    if len(atoms) <= ATOM_SHADES_UP_TO:
+        return alt.Color("atom:N", title="atom (hue: class)", sort=atoms,
+                         scale=alt.Scale(domain=atoms, range=atom_shades(atoms, classes)),
+                         legend=atom_legend(len(atoms)))
+    return alt.Color("class:N", scale=class_scale(), title="atom class")
+
+
+def significance_timeline(ds: xr.Dataset) -> alt.Chart:
+    """Share of a layer's neurons whose atom beats the shuffle null at a 5 % false discovery
+    rate (Benjamini-Hochberg over the neurons) at every checkpoint, one line per atom: when
+    in training each atom stops being estimation bias."""
+    from inspector.significance import SIGNIFICANCE, significant_share
+
+    if "p_value" not in ds:
+        raise InfomorphError("this analysis ran without shuffles: nothing to test against "
+                             "(re-analyse with --shuffles 100)")
+    shares = significant_share(ds.p_value, fdr=True).transpose("checkpoint", "atom")
+    atoms = [str(a) for a in ds.atom.values]
+    class_of = atom_classes(len(ds.source))
+    steps = ds.checkpoint.values
+    frame = pd.DataFrame({
+        "checkpoint": np.repeat(steps, len(atoms)),
+        "atom": np.tile(atoms, len(steps)),
+        "class": np.tile(class_of, len(steps)),
+        "share": shares.values.ravel(),
+    })
+    return alt.Chart(frame).mark_line(point=True).encode(
+        x=alt.X("checkpoint:Q", title="training step"),
+        y=alt.Y("share:Q", title="share of the layer's neurons", scale=alt.Scale(domain=[0, 1]),
+                axis=alt.Axis(format="%")),
+        color=atom_color(atoms, class_of), detail=alt.Detail("atom:N"),
+        tooltip=[alt.Tooltip("atom:N"), alt.Tooltip("class:N"), alt.Tooltip("checkpoint:Q"),
+                 alt.Tooltip("share:Q", format=".3f")],
+    ).properties(title={
+        "text": f"Neurons beating the shuffle null in layer {ds.attrs.get('layer', '')}",
+        "subtitle": [_subtitle(ds), f"q < {SIGNIFICANCE} (Benjamini-Hochberg over the neurons "
+                     f"at each checkpoint), {ds.attrs.get('shuffles', '?')} shuffles"]},
+        width=520, height=320)
+
+
 def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
                      max_checkpoints: int | None = None) -> alt.Chart:
     """Layer mean of every atom over training (one line per atom: a shade of its class's
@@ -157,12 +200,7 @@ def atom_composition(ds: xr.Dataset, smoothing: float = 0.0,
     if keep is not None:
         frame = frame[np.isin(frame.checkpoint, pid.checkpoint.values[keep])]
     frame["class"] = frame.atom.map(classes)
-    if len(atoms) <= ATOM_SHADES_UP_TO:
-        color = alt.Color("atom:N", title="atom (hue: class)", sort=atoms,
-                          scale=alt.Scale(domain=atoms, range=atom_shades(atoms, class_of)),
-                          legend=atom_legend(len(atoms)))
-    else:
-        color = alt.Color("class:N", scale=class_scale(), title="atom class")
+    color = atom_color(atoms, class_of)
     base = alt.Chart(frame).encode(x=alt.X("checkpoint:Q", title="training step"))
     band = base.mark_area(opacity=0.15).encode(
         y=alt.Y("q25:Q"), y2=alt.Y2("q75"), color=color, detail=alt.Detail("atom:N"))
@@ -383,8 +421,14 @@ def save_chart(chart: alt.Chart, path: str | os.PathLike, fmt: str | None = None
 
 LAYER_FIGURES = {"composition": "atom composition over training", "simplex": "class simplex",
                  "heatmap": "neuron x checkpoint heatmap",
-                 "classes": "neuron classes over training"}
+                 "classes": "neuron classes over training",
+                 "significance": "neurons beating the shuffle null over training"}
 """A layer's figures in the exports (``infomorph export``, the Export page): name -> what."""
+
+
+def layer_figure_names(ds: xr.Dataset) -> list[str]:
+    """The ``LAYER_FIGURES`` an analysed layer has: ``significance`` needs a shuffle null."""
+    return [name for name in LAYER_FIGURES if name != "significance" or "p_value" in ds]
 
 
 def layer_figure(ds: xr.Dataset, name: str, step: int | None = None,
@@ -400,4 +444,6 @@ def layer_figure(ds: xr.Dataset, name: str, step: int | None = None,
         return atom_heatmap(ds, atom or largest_atom(ds), significant_only=significant_only)
     if name == "classes":
         return class_timeline(ds)
+    if name == "significance":
+        return significance_timeline(ds)
     raise InfomorphError(f"Unknown figure {name!r}; choose one of: {', '.join(LAYER_FIGURES)}.")

@@ -212,6 +212,12 @@ def test_layer_page(trained_logdir, monkeypatch):
     no_traceback(at)
     assert "grey: not beating the shuffle null" in [c.proto.spec for c in charts(at)][2]
     at.toggle(key="heatmap-significant").set_value(False).run()
+    at.session_state["layer-tab"] = "Beating the null over training"  # analysed with shuffles
+    at.run()
+    no_traceback(at)
+    assert "Neurons beating the shuffle null in layer hidden" in [
+        c.proto.spec for c in charts(at)][2]
+    assert any("no p value goes below 1/6" in t for t in texts(at.warning))  # 5 shuffles
     at.session_state["layer-tab"] = "Goal and accuracy"
     at.run()
     no_traceback(at)

@@ -185,6 +185,7 @@ def test_figure_export_cli(tmp_path, capsys):
     assert "shapes the heatmap figure" in capsys.readouterr().err
     analyze_run(tmp_path / "logs" / "g", AnalysisSettings(shuffles=19), force=True)
     assert main([*only, str(tmp_path / "sig")]) == 0
+    assert (tmp_path / "sig" / "g-hidden-significance.svg").exists()  # with shuffles only
     svg = (tmp_path / "sig" / "g-hidden-heatmap.svg").read_text()
     assert "grey: not beating the shuffle null" in svg
     assert "not beating" not in (out / "g-hidden-heatmap.svg").read_text()
@@ -349,3 +350,23 @@ def test_neuron_atoms_hollow_where_the_null_is_not_beaten(layer):
     assert all(r["beats_null"] for r in rows if r["atom"] != first)
     assert points["encoding"]["fill"]["condition"]["test"] == "datum.beats_null"
     assert "hollow points" in spec["title"]["subtitle"][1]
+
+
+def test_significance_timeline_is_the_fdr_share_per_checkpoint(layer):
+    from inspector.charts import layer_figure_names, significance_timeline
+    from inspector.significance import significant_share
+
+    assert "significance" not in layer_figure_names(layer)
+    with pytest.raises(InfomorphError, match="ran without shuffles"):
+        significance_timeline(layer)
+    rng = np.random.default_rng(0)
+    tested = layer.assign(p_value=(layer.pid.dims, rng.random(layer.pid.shape) * 0.1))
+    assert layer_figure_names(tested)[-1] == "significance"
+    spec = significance_timeline(tested).to_dict()
+    rows = next(iter(spec["datasets"].values()))
+    expected = significant_share(tested.p_value, fdr=True)
+    for r in rows:
+        assert r["share"] == pytest.approx(float(expected.sel(checkpoint=r["checkpoint"],
+                                                              atom=r["atom"])))
+    assert len(rows) == layer.sizes["checkpoint"] * layer.sizes["atom"]
+    assert spec["encoding"]["y"]["scale"]["domain"] == [0, 1]

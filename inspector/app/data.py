@@ -61,7 +61,7 @@ def _layer_charts() -> dict:
 
     return {"composition": charts.atom_composition, "simplex": charts.class_simplex,
             "heatmap": charts.atom_heatmap, "goal": curves.goal_attainment_curve,
-            "classes": charts.class_timeline,
+            "classes": charts.class_timeline, "significance": charts.significance_timeline,
             "neuron_atoms": neuron_charts.neuron_atoms,
             "goal_terms": neuron_charts.goal_terms_chart}
 

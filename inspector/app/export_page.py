@@ -13,6 +13,7 @@ from inspector.charts import (
     class_shares,
     estimates_text,
     layer_figure,
+    layer_figure_names,
 )
 from inspector.curves import compared_metrics, metric_frame, seed_bands
 from inspector.errors import InfomorphError
@@ -58,7 +59,7 @@ def show(logdir: str, route: Route) -> None:
     run = nav.pick("Run", runs, route.run if route.run in runs else runs[0], key="fig-run")
     analysis = data.analysis(logdir, run)
     layer = cols[0].selectbox("Layer", list(analysis.children), key="fig-layer")
-    kind = cols[1].selectbox("Figure", list(LAYER_FIGURES),
+    kind = cols[1].selectbox("Figure", layer_figure_names(analysis[layer].ds),
                              format_func=LAYER_FIGURES.__getitem__, key="fig-kind")
     fmt = cols[2].selectbox("Format", ("svg", "png", "pdf"), key="fig-format")
     ds = analysis[layer].ds

@@ -19,6 +19,8 @@ from inspector.export import layer_atoms_at
 
 TABS = ("Neurons x checkpoints", "Goal and accuracy", "Classes over training",
         "Atoms at this checkpoint")
+NULL_TAB = "Beating the null over training"
+"""A fifth tab for analyses with shuffles."""
 COMPOSITION_CHECKPOINTS = 50
 """Checkpoints the composition chart draws at most: drawing 100 checkpoints x 18 atoms took
 a browser 0.2-0.6 s more than 50 (docs/benchmarks.md)."""
@@ -95,7 +97,8 @@ def show(logdir: str, route: Route) -> None:
                    "atom mass; mixed-order atoms set the point size, negative mass is in the "
                    "tooltip.")
 
-    heatmap, training, classes, atoms = st.tabs(TABS, key="layer-tab", on_change="rerun")
+    tabs = (*TABS, NULL_TAB) if "p_value" in ds else TABS
+    heatmap, training, classes, atoms, *null = st.tabs(tabs, key="layer-tab", on_change="rerun")
     # Only the open tab is drawn: each Vega chart costs a browser 0.2-0.5 s of CPU.
     if heatmap.open:
         with heatmap:
@@ -109,6 +112,15 @@ def show(logdir: str, route: Route) -> None:
             vega.draw(chart("classes"), left, width="stretch")
             right.caption(f"Classes: {CLASS_RULE}. The neurons of each class at one "
                           "checkpoint: the simplex above, or the table of the first tab.")
+    if null and null[0].open:
+        with null[0]:
+            left, right = st.columns(2)
+            vega.draw(chart("significance"), left, width="stretch")
+            right.caption("Per atom, the share of the layer's neurons whose atom beats the "
+                          "shuffle null at a 5 % false discovery rate, at every checkpoint: "
+                          "when in training an atom stops being estimation bias.")
+            with right:
+                context.few_shuffles(ds)
     if atoms.open:
         with atoms:
             table = layer_atoms_at(view.ds, view.step)

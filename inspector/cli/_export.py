@@ -97,10 +97,10 @@ def run(args) -> int:
 
 def _figures(args, checkpoint) -> int:
     from inspector.charts import (
-        LAYER_FIGURES,
         class_shares,
         estimates_text,
         layer_figure,
+        layer_figure_names,
         save_chart,
     )
     from inspector.collection import TABLE_VARIABLES, analysed_runs, load, run_names
@@ -135,7 +135,7 @@ def _figures(args, checkpoint) -> int:
             atom = args.atom[0] if args.atom else None
             # a layer of other sources lacks a chosen atom: no heatmap for it
             charts = {name: layer_figure(ds, name, step, atom, args.significant_only)
-                      for name in LAYER_FIGURES
+                      for name in layer_figure_names(ds)
                       if name != "heatmap" or atom is None or atom in ds.atom.values}
             for neuron in args.neuron or ():
                 if neuron < ds.sizes["neuron"]:
