@@ -131,25 +131,37 @@ def atom_color(atoms: list[str], classes: list[str]) -> alt.Color:
     return alt.Color("class:N", scale=class_scale(), title="atom class")
 
 
+def require_null(ds: xr.Dataset) -> None:
+    """A view of significance needs an analysis with shuffles: else a one-line error."""
+    if "p_value" not in ds:
+        raise InfomorphError("this analysis ran without shuffles: nothing to test against "
+                             "(re-analyse with --shuffles 100)")
+
+
+def checkpoint_atom_frame(ds: xr.Dataset, **values: np.ndarray) -> pd.DataFrame:
+    """Long frame over a layer's checkpoints x atoms: checkpoint, atom, class and each of
+    ``values`` ((checkpoint, atom) arrays) as a column."""
+    atoms = [str(a) for a in ds.atom.values]
+    steps = ds.checkpoint.values
+    return pd.DataFrame({
+        "checkpoint": np.repeat(steps, len(atoms)),
+        "atom": np.tile(atoms, len(steps)),
+        "class": np.tile(atom_classes(len(ds.source)), len(steps)),
+        **{name: np.asarray(v).ravel() for name, v in values.items()},
+    })
+
+
 def significance_timeline(ds: xr.Dataset) -> alt.Chart:
     """Share of a layer's neurons whose atom beats the shuffle null at a 5 % false discovery
     rate (Benjamini-Hochberg over the neurons) at every checkpoint, one line per atom: when
     in training each atom stops being estimation bias."""
     from inspector.significance import SIGNIFICANCE, significant_share
 
-    if "p_value" not in ds:
-        raise InfomorphError("this analysis ran without shuffles: nothing to test against "
-                             "(re-analyse with --shuffles 100)")
+    require_null(ds)
     shares = significant_share(ds.p_value, fdr=True).transpose("checkpoint", "atom")
+    frame = checkpoint_atom_frame(ds, share=shares.values)
     atoms = [str(a) for a in ds.atom.values]
     class_of = atom_classes(len(ds.source))
-    steps = ds.checkpoint.values
-    frame = pd.DataFrame({
-        "checkpoint": np.repeat(steps, len(atoms)),
-        "atom": np.tile(atoms, len(steps)),
-        "class": np.tile(class_of, len(steps)),
-        "share": shares.values.ravel(),
-    })
     return alt.Chart(frame).mark_line(point=True).encode(
         x=alt.X("checkpoint:Q", title="training step"),
         y=alt.Y("share:Q", title="share of the layer's neurons", scale=alt.Scale(domain=[0, 1]),
@@ -345,9 +357,8 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
     if atom not in ds.atom.values:
         raise InfomorphError(
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
-    if significant_only and "p_value" not in ds:
-        raise InfomorphError("this analysis ran without shuffles: nothing to test against "
-                             "(re-analyse with --shuffles 100)")
+    if significant_only:
+        require_null(ds)
     values = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
     order = np.argsort(-np.nan_to_num(values[:, -1], nan=-np.inf), kind="stable")
     last = values[order, -1]

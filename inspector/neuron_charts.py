@@ -15,7 +15,13 @@ import pandas as pd
 import xarray as xr
 
 from inspector.atom_classes import atom_classes
-from inspector.charts import atom_legend, atom_shades, class_scale, finite_max
+from inspector.charts import (
+    atom_legend,
+    atom_shades,
+    checkpoint_atom_frame,
+    class_scale,
+    finite_max,
+)
 from inspector.errors import InfomorphError
 from inspector.raster import image_chart
 from inspector.significance import SIGNIFICANCE, q_values
@@ -45,16 +51,7 @@ def neuron_frame(ds: xr.Dataset, neuron: int) -> pd.DataFrame:
     pid = ds.pid.sel(neuron=neuron).transpose("checkpoint", "atom").values
     positive = np.clip(pid, 0, None).sum(axis=1, keepdims=True)
     share = np.divide(pid, positive, out=np.zeros_like(pid), where=positive > 0)
-    atoms = [str(a) for a in ds.atom.values]
-    classes = atom_classes(len(ds.source))
-    steps = ds.checkpoint.values
-    frame = pd.DataFrame({
-        "checkpoint": np.repeat(steps, len(atoms)),
-        "atom": np.tile(atoms, len(steps)),
-        "class": np.tile(classes, len(steps)),
-        "bits": pid.ravel(),
-        "share": share.ravel(),
-    })
+    frame = checkpoint_atom_frame(ds, bits=pid, share=share)
     if "p_value" in ds:
         q = q_values(ds.p_value).sel(neuron=neuron).transpose("checkpoint", "atom").values
         frame["q_value"] = q.ravel()
