@@ -184,7 +184,12 @@ def test_figure_export_cli(tmp_path, capsys):
     assert main(["export", str(tmp_path / "logs"), "--format", "csv", "--significant-only"]) == 2
     assert "shapes the heatmap figure" in capsys.readouterr().err
     analyze_run(tmp_path / "logs" / "g", AnalysisSettings(shuffles=19), force=True)
+    # a run whose layer the others lack (padded with NaN in the collection) is no "run
+    # without shuffles" for their layer
+    analyze_run(gate_run(tmp_path / "logs" / "m", layer_name="memory"),
+                AnalysisSettings(shuffles=19))
     assert main([*only, str(tmp_path / "sig")]) == 0
+    assert (tmp_path / "sig" / "m-memory-significance.svg").exists()
     assert (tmp_path / "sig" / "g-hidden-significance.svg").exists()  # with shuffles only
     svg = (tmp_path / "sig" / "g-hidden-heatmap.svg").read_text()
     assert "grey: not beating the shuffle null" in svg

@@ -162,11 +162,11 @@ def _check_shuffles(tree) -> None:
     """Every run was analysed with a shuffle null (p values to test against)."""
     for node in tree.children.values():
         ds = node.ds
-        if "p_value" not in ds:
-            missing = list(ds.run.values)
-        else:
-            tested = ds.p_value.notnull().any([d for d in ds.p_value.dims if d != "run"])
-            missing = list(ds.run.values[~tested.values])
+        # runs without this layer are padded with NaN: only those with it must be tested
+        present = ds.entropy.notnull().any([d for d in ds.entropy.dims if d != "run"]).values
+        tested = (ds.p_value.notnull().any([d for d in ds.p_value.dims if d != "run"]).values
+                  if "p_value" in ds else ~present)
+        missing = list(ds.run.values[present & ~tested])
         if missing:
             raise InfomorphError(f"--significant-only needs runs analysed with --shuffles; "
                                  f"{missing[0]} was not (infomorph analyze RUN --shuffles 100 "
