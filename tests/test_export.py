@@ -401,6 +401,7 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
     assert "64 samples, shuffle null of 2)" in out
     # p >= 1/3 with 2 shuffles: no atom beats the null; with 99, the gates' atoms all do
     assert "beating the null (5 % FDR): {F}{C} 0 %, {F} 0 %, {C} 0 %, {FC} 0 %" in out
+    assert "(with 2 shuffles and 4 neurons no atom can pass the false discovery rate" in out
     analyze_run(logdir / "s1", AnalysisSettings(shuffles=99), force=True)
     assert main(["info", str(logdir / "s1"), "--json"]) == 0
     shares = json.loads(capsys.readouterr().out)["analysis"]["layers"]["hidden"]

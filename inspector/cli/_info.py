@@ -89,9 +89,12 @@ def _analysis(run_) -> dict:
             "shuffles": int(node.attrs.get("shuffles", 0)),
         }
         if "p_value" in last:
-            from inspector.significance import significant_share
+            from inspector.significance import fdr_note, significant_share
 
             shares = significant_share(last.p_value, fdr=True)
+            note = fdr_note(int(node.attrs.get("shuffles", 0)), int(last.sizes["neuron"]))
+            if note:
+                out["layers"][layer]["fdr_note"] = note
             out["layers"][layer]["significant_fdr"] = {
                 str(a): round(float(v), 4) for a, v in zip(shares.atom.values, shares.values,
                                                            strict=True)}
@@ -140,6 +143,8 @@ def _describe(s: dict) -> str:
             shown = ", ".join(f"{a} {100 * v:.0f} %" for a, v in top[:INFO_ATOMS])
             more = f", ... ({len(top)} atoms: --json)" if len(top) > INFO_ATOMS else ""
             lines.append(f"  {'':<10} beating the null (5 % FDR): {shown}{more}")
+            if x.get("fdr_note"):
+                lines.append(f"  {'':<10} ({x['fdr_note']})")
     return "\n".join(lines)
 
 
