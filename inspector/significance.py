@@ -75,7 +75,8 @@ def bh_adjust(p: np.ndarray) -> np.ndarray:
     flat = p.reshape(-1, p.shape[-1])
     missing = np.isnan(flat)
     tests = (~missing).sum(axis=1, keepdims=True)
-    order = np.argsort(flat, axis=1, kind="stable")  # NaN last: ranks 1..m are the tests
+    # NaN sort last, so ranks 1..m are the tests; tied p values share their q in any order
+    order = np.argsort(flat, axis=1)
     scaled = np.take_along_axis(flat, order, 1) * tests / np.arange(1, flat.shape[1] + 1)
     # running minimum from the largest p down; fmin passes over the NaN at the end
     q_sorted = np.minimum(np.fmin.accumulate(scaled[:, ::-1], axis=1)[:, ::-1], 1.0)
