@@ -138,4 +138,3 @@ def numbers(columns, suffixes=("_bits", "_share", "_fdr")) -> dict:
     (Streamlit's default shows floats' full repr, 17 digits of estimation noise)."""
     return {c: st.column_config.NumberColumn(format="%.4f")
             for c in columns if str(c).endswith(tuple(suffixes))}
-

@@ -144,7 +144,7 @@ def _heatmap_tab(view: context.LayerView, chart) -> None:
         atom = nav.pick("Heatmap atom", atoms, largest_atom(ds), key="heatmap-atom")
         tested = "p_value" in ds and st.toggle(
             "Only cells beating the shuffle null", key="heatmap-significant",
-            help="Blank where the atom's q value (Benjamini-Hochberg over the neurons at "
+            help="Grey where the atom's q value (Benjamini-Hochberg over the neurons at "
                  "that checkpoint) is 0.05 or more.")
         key = f"heatmap-{view.run}-{view.layer}-{atom}"
         vega.draw(chart("heatmap", atom, True, bool(tested)), key=key, width="stretch",
