@@ -353,7 +353,8 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
 
     ``significant_only`` (analyses with shuffles): cells whose atom does not beat the
     shuffle null at a 5 % false discovery rate (Benjamini-Hochberg over the neurons, at each
-    checkpoint) are left blank, blocks average the cells that do; rows keep their order."""
+    checkpoint) are drawn in BLANK_COLOR, blocks average the cells that do; rows keep their
+    order."""
     if atom not in ds.atom.values:
         raise InfomorphError(
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
