@@ -14,7 +14,8 @@ One group per layer with dims (checkpoint, neuron, atom), checkpoint = training 
 - ``p_value`` (with ``shuffles`` > 0): per atom, the share of K target-against-source
   shuffles (within the probe set, per neuron) whose atom is at least as large in magnitude,
   (1 + hits) / (1 + K): small values separate an atom from estimation bias; and
-  ``pid_null_mean``: each atom's mean over those K shuffles, the bias itself (bits).
+  ``pid_null_mean``: each atom's mean over those K shuffles, the bias itself (bits); with
+  ``shuffle_steps="last"`` at the last checkpoint only (NaN at the others).
 
 The root holds the run's metrics on the checkpoint dim and the provenance in attributes.
 """
@@ -46,19 +47,23 @@ from inspector.pid import (
 from storage import ANALYSIS_FILE, Run, analysis_attrs, open_run, write_analysis
 
 TARGETS = ("soft", "hard")
+SHUFFLE_STEPS = ("all", "last")
 CHECKPOINT_THREADS = 2
 
 
 @dataclass(frozen=True)
 class AnalysisSettings:
     """``binning``/``bins``: None keeps what each layer trained with. ``target``: "soft" uses
-    theta as in training, "hard" the sampled output. ``shuffles``: K for the shuffle null."""
+    theta as in training, "hard" the sampled output. ``shuffles``: K for the shuffle null;
+    ``shuffle_steps``: at "all" checkpoints or only the "last" (a large run's null costs K
+    analyses; tables and figures at the last step need no more; p values elsewhere NaN)."""
 
     binning: str | None = None
     bins: int | None = None
     target: str = "soft"
     shuffles: int = 0
     seed: int = 0
+    shuffle_steps: str = "all"
 
     def __post_init__(self) -> None:
         if self.binning is not None and self.binning not in BINNINGS:
@@ -69,6 +74,8 @@ class AnalysisSettings:
             raise choose_one("target", self.target, TARGETS)
         if self.shuffles < 0:
             raise InfomorphError(f"shuffles must be >= 0, got {self.shuffles}")
+        if self.shuffle_steps not in SHUFFLE_STEPS:
+            raise choose_one("shuffle steps", self.shuffle_steps, SHUFFLE_STEPS)
 
 
 def _binning(layer_binning: dict, settings: AnalysisSettings) -> Binning:
@@ -95,9 +102,12 @@ def _layer(run: Run, layer, steps, settings: AnalysisSettings,
             if settings.target == "soft"
             else (probe.output.values.T > 0).astype(np.int64)
         )
-        # One random stream per checkpoint: the same p values in any order of execution.
+        tested = settings.shuffle_steps == "all" or index == len(steps) - 1
+        # One random stream per checkpoint: the same p values in any order of execution,
+        # and at the last step whether or not the others were tested.
         return decompose_samples_dataset(
-            sources, target, binning=binning, names=names, shuffles=settings.shuffles,
+            sources, target, binning=binning, names=names,
+            shuffles=settings.shuffles if tested else 0,
             rng=np.random.default_rng([settings.seed, index])).rename({"dim_0": "neuron"})
 
     # Two checkpoints at a time: much of the estimator's bookkeeping (scatter-adds, sorts)
@@ -107,15 +117,23 @@ def _layer(run: Run, layer, steps, settings: AnalysisSettings,
         for ds in pool.map(one, range(len(steps)), steps):
             per_step.append(ds)
             done()
+    if settings.shuffles:  # checkpoints without a null: NaN p values (concat needs them)
+        for i, ds in enumerate(per_step):
+            if "p_value" not in ds:
+                nan = xr.full_like(ds.pid, np.nan)
+                per_step[i] = ds.assign(p_value=nan, pid_null_mean=nan)
     ds = xr.concat(per_step, dim="checkpoint", coords="minimal", compat="override", join="override")
     ds = ds.assign_coords(
         checkpoint=np.asarray(steps, dtype=np.int64), neuron=np.arange(layer.neurons)
     )
     if settings.shuffles:
-        ds["p_value"].attrs["long_name"] = (
-            f"shuffle-null p value ({settings.shuffles} "
-            "shuffles of the target within the probe set)"
-        )
+        where = "" if settings.shuffle_steps == "all" else "; at the last checkpoint only"
+        ds["p_value"].attrs = {"long_name": (
+            f"shuffle-null p value ({settings.shuffles} shuffles of the target within the "
+            f"probe set{where})")}
+        ds["pid_null_mean"].attrs = {"units": "bits", "long_name": (
+            f"mean atom over the {settings.shuffles} shuffles of the shuffle null (the "
+            f"estimation bias{where})")}
     _goal(ds, layer, names)
     ds = ds.merge(classify(ds.pid, len(names)))
     ds.attrs = {
@@ -204,14 +222,23 @@ def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = Non
     return xr.DataTree.from_dict(groups)
 
 
+def _settings_of(attrs: dict) -> AnalysisSettings | None:
+    """The settings an analysis file records; settings added since it was written take
+    their defaults (so that adding one does not make every older analysis out of date)."""
+    try:
+        return AnalysisSettings(**json.loads(attrs.get("settings", "{}")))
+    except (InfomorphError, TypeError, ValueError):
+        return None
+
+
 def previous_settings(run_path: str | os.PathLike) -> AnalysisSettings | None:
     """The settings the run's existing analysis used, None if it has no readable one."""
     target = Path(run_path) / ANALYSIS_FILE
     if not target.exists():
         return None
     try:
-        return AnalysisSettings(**json.loads(analysis_attrs(target).get("settings", "{}")))
-    except (InfomorphError, TypeError, ValueError):
+        return _settings_of(analysis_attrs(target))
+    except InfomorphError:
         return None
 
 
@@ -227,9 +254,8 @@ def analyze_run(
     if target.exists() and not force:
         try:
             attrs = analysis_attrs(target)
-            if run.matches(attrs.get("run_fingerprint")) and attrs.get(
-                "settings"
-            ) == json.dumps(asdict(settings)):
+            if (run.matches(attrs.get("run_fingerprint"))
+                    and _settings_of(attrs) == settings):
                 return target, False
         except InfomorphError:
             pass  # a damaged analysis is simply recomputed

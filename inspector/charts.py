@@ -159,7 +159,7 @@ def significance_timeline(ds: xr.Dataset) -> alt.Chart:
 
     require_null(ds)
     shares = significant_share(ds.p_value, fdr=True).transpose("checkpoint", "atom")
-    frame = checkpoint_atom_frame(ds, share=shares.values)
+    frame = checkpoint_atom_frame(ds, share=shares.values).dropna(subset=["share"])
     atoms = [str(a) for a in ds.atom.values]
     class_of = atom_classes(len(ds.source))
     return alt.Chart(frame).mark_line(point=True).encode(
@@ -172,7 +172,10 @@ def significance_timeline(ds: xr.Dataset) -> alt.Chart:
     ).properties(title={
         "text": f"Neurons beating the shuffle null in layer {ds.attrs.get('layer', '')}",
         "subtitle": [_subtitle(ds), f"q < {SIGNIFICANCE} (Benjamini-Hochberg over the neurons "
-                     f"at each checkpoint), {ds.attrs.get('shuffles', '?')} shuffles"]},
+                     f"at each checkpoint), {ds.attrs.get('shuffles', '?')} shuffles",
+                     *([] if frame.checkpoint.nunique() == ds.sizes["checkpoint"] else
+                       [f"{frame.checkpoint.nunique()} of {ds.sizes['checkpoint']} "
+                        "checkpoints have a null"])]},
         width=520, height=320)
 
 
@@ -369,12 +372,15 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
     if significant_only:
         from inspector.significance import SIGNIFICANCE, q_values
 
-        q = q_values(ds.p_value.sel(atom=atom)).transpose("neuron", "checkpoint").values
-        kept = np.where(q < SIGNIFICANCE, ds.pid.sel(atom=atom).transpose(
+        p = ds.p_value.sel(atom=atom).transpose("neuron", "checkpoint")
+        q = q_values(p).values
+        untested = np.isnan(p.values)  # checkpoints analysed without a null: as they are
+        kept = np.where((q < SIGNIFICANCE) | untested, ds.pid.sel(atom=atom).transpose(
             "neuron", "checkpoint").values, np.nan)
         values = block_mean(kept[order], HEATMAP_ROWS, HEATMAP_COLUMNS)[0]
         subtitle = [subtitle, f"grey: not beating the shuffle null (q >= {SIGNIFICANCE} over "
-                    "the neurons at that checkpoint)"]
+                    "the neurons at that checkpoint)",
+                    *(["checkpoints without a null: drawn in full"] if untested.any() else [])]
     neurons = ds.neuron.values[order]
     blocks = [neurons[i : i + by_row] for i in range(0, len(neurons), by_row)]
     rows = pd.DataFrame({

@@ -84,7 +84,8 @@ def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Ch
         subtitle = "I^sx atoms in bits; atoms below 1e-6 bits left out"
         if "q_value" in frame:
             # hollow where the atom does not beat the shuffle null: its value may be bias
-            frame = frame.assign(beats_null=frame.q_value < SIGNIFICANCE)
+            # a checkpoint without a null (q NaN) is not marked as failing it
+            frame = frame.assign(beats_null=~(frame.q_value >= SIGNIFICANCE))
             tooltip.append(alt.Tooltip("q_value:Q", format=".4f", title="q value"))
             points = alt.Chart(frame).mark_point(filled=False, opacity=1, size=30).encode(
                 x="checkpoint:Q", y="bits:Q", detail=alt.Detail("atom:N"), color=color,

@@ -197,6 +197,7 @@ def test_an_analysis_stays_up_to_date_when_its_run_is_copied_and_not_when_it_gro
         (["--bins", "1"], "bins must be an integer >= 2, got 1"),
         (["--target", "fuzzy"], "Unknown target 'fuzzy'; choose one of: soft, hard."),
         (["--shuffles", "-3"], "shuffles must be >= 0, got -3"),
+        (["--shuffle-steps", "first"], "Unknown shuffle steps 'first'; choose one of: all, last."),
         (["--workers", "0"], "--workers must be >= 1, got 0"),
     ],
 )
@@ -323,3 +324,27 @@ def test_analyze_notes_a_shuffle_null_too_small_for_significance(tmp_path, capsy
     assert "note:" in capsys.readouterr().err  # p >= 1/20: never below 0.05
     assert main(["analyze", str(run_dir), "--shuffles", "20", "--quiet", "--force"]) == 0
     assert "note:" not in capsys.readouterr().err
+
+
+def test_a_shuffle_null_at_the_last_checkpoint_only(tmp_path):
+    from inspector.analysis import _settings_of
+
+    run_dir = gate_run(tmp_path / "g", checkpoints=3)
+    full = analyze(run_dir, AnalysisSettings(shuffles=9))["hidden"].ds
+    last = analyze(run_dir, AnalysisSettings(shuffles=9, shuffle_steps="last"))["hidden"].ds
+    assert last.p_value.isel(checkpoint=slice(0, 2)).isnull().all()
+    assert last.pid_null_mean.isel(checkpoint=slice(0, 2)).isnull().all()
+    # one random stream per checkpoint: the last step's null is the full analysis' own
+    np.testing.assert_array_equal(last.p_value.isel(checkpoint=-1),
+                                  full.p_value.isel(checkpoint=-1))
+    np.testing.assert_array_equal(last.pid_null_mean.isel(checkpoint=-1),
+                                  full.pid_null_mean.isel(checkpoint=-1))
+    assert "last checkpoint only" in last.p_value.attrs["long_name"]
+    np.testing.assert_array_equal(last.pid, full.pid)
+    with pytest.raises(InfomorphError, match="Unknown shuffle steps 'first'; choose one of"):
+        AnalysisSettings(shuffle_steps="first")
+    # analyses written before the setting existed read as its default: still up to date
+    old = {"settings": '{"binning": null, "bins": null, "target": "soft", "shuffles": 0, '
+                       '"seed": 0}'}
+    assert _settings_of(old) == AnalysisSettings()
+    assert _settings_of({"settings": "not json"}) is None

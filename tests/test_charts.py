@@ -375,3 +375,33 @@ def test_significance_timeline_is_the_fdr_share_per_checkpoint(layer):
                                                               atom=r["atom"])))
     assert len(rows) == layer.sizes["checkpoint"] * layer.sizes["atom"]
     assert spec["encoding"]["y"]["scale"]["domain"] == [0, 1]
+
+
+def test_checkpoints_without_a_null_are_not_marked_as_failing_it(layer):
+    from test_raster import decode
+
+    from inspector.charts import significance_timeline
+    from inspector.neuron_charts import neuron_atoms
+    from inspector.raster import diverging_rgba
+
+    p = np.full(layer.pid.shape, 0.5)  # nothing beats the null where it was run ...
+    p[:-1] = np.nan  # ... which is the last checkpoint only
+    tested = layer.assign(p_value=(layer.pid.dims, p))
+    spec = atom_heatmap(tested, "{FC}", significant_only=True).to_dict()
+    image = decode(next(d for d in spec["datasets"].values() if "url" in d[0])[0]["url"])
+    values = layer.pid.sel(atom="{FC}").transpose("neuron", "checkpoint").values
+    order = np.argsort(-values[:, -1], kind="stable")
+    expected = values[order].copy()
+    expected[:, -1] = np.nan  # grey at the tested step, in full before it
+    np.testing.assert_array_equal(
+        image, diverging_rgba(expected, finite_max(values[order])))
+    assert spec["title"]["subtitle"][2] == "checkpoints without a null: drawn in full"
+    rows = next(d for d in neuron_atoms(tested, 0).to_dict()["datasets"].values()
+                if "beats_null" in d[0])
+    last = int(layer.checkpoint[-1])
+    assert all(r["beats_null"] == (r["checkpoint"] != last) for r in rows)
+    timeline = significance_timeline(tested).to_dict()
+    shares = next(iter(timeline["datasets"].values()))
+    assert {r["checkpoint"] for r in shares} == {last}
+    assert timeline["title"]["subtitle"][2] == (
+        f"1 of {layer.sizes['checkpoint']} checkpoints have a null")

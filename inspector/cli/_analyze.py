@@ -23,6 +23,9 @@ def register(sub) -> None:
     p.add_argument("--bins", type=int, default=None, help="bins per source (default: as trained)")
     p.add_argument("--target", default="soft", help="soft (theta, default) or hard (sampled Y)")
     p.add_argument("--shuffles", type=int, default=0, help="shuffle-null size K for p values")
+    p.add_argument("--shuffle-steps", default="all", metavar="all|last",
+                   help="checkpoints with a shuffle null: all (default) or the last only "
+                   "(K analyses of one checkpoint instead of the whole run)")
     p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on an existing dask.distributed cluster (e.g. tcp://host:8786)")
@@ -54,7 +57,8 @@ def run(args) -> int:
     if args.workers is not None and args.workers < 1:
         raise InfomorphError(f"--workers must be >= 1, got {args.workers}")
     settings = AnalysisSettings(
-        binning=args.binning, bins=args.bins, target=args.target, shuffles=args.shuffles
+        binning=args.binning, bins=args.bins, target=args.target, shuffles=args.shuffles,
+        shuffle_steps=args.shuffle_steps,
     )
     note = too_few_shuffles(settings.shuffles)
     if note:
