@@ -8,6 +8,7 @@ whose files resolve outside the LOGDIR (symlinks) are not listed at all.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +42,7 @@ class RunEntry:
     recall: float | None = None  # memory runs: share of patterns recalled from noisy cues
     recall_cosine: float | None = None  # memory runs: mean cosine of pattern and fixed point
     analysis: str = "missing"
+    null: str | None = None  # the analysis' shuffle null: "100", "100 (last step)" or None
     error: str | None = None
 
 
@@ -80,13 +82,31 @@ def resolve(logdir: str | os.PathLike, name: str, runs: dict[str, Path] | None =
 def analysis_state(run: Run) -> str:
     """The run's analysis.nc: "up to date", "stale" (the run changed since), "missing" or
     "unreadable"."""
+    return _analysis(run)[0]
+
+
+def _analysis(run: Run) -> tuple[str, dict]:
+    """``analysis_state`` and the analysis' root attributes (empty where there are none)."""
     if not (run.dir / ANALYSIS_FILE).exists():
-        return "missing"
+        return "missing", {}
     try:
         attrs = analysis_attrs(run.dir)
     except InfomorphError:
-        return "unreadable"
-    return "up to date" if run.matches(attrs.get("run_fingerprint")) else "stale"
+        return "unreadable", {}
+    return ("up to date" if run.matches(attrs.get("run_fingerprint")) else "stale"), attrs
+
+
+def _null(attrs: dict) -> str | None:
+    """The shuffle null an analysis ran: "K", "K (last step)", or None."""
+    try:
+        settings = json.loads(attrs.get("settings") or "{}")
+    except ValueError:
+        return None
+    shuffles = int(settings.get("shuffles", 0) or 0)
+    if not shuffles:
+        return None
+    return f"{shuffles}" + ("" if settings.get("shuffle_steps", "all") == "all"
+                            else " (last step)")
 
 
 def describe(name: str, run_dir: Path) -> RunEntry:
@@ -97,6 +117,7 @@ def describe(name: str, run_dir: Path) -> RunEntry:
         config = run.config
         goals = [layer.goal for layer in run.layers if layer.goal]
         last = summary["last_metrics"]
+        state, attrs = _analysis(run)
         return RunEntry(
             name=name,
             path=run_dir,
@@ -111,7 +132,8 @@ def describe(name: str, run_dir: Path) -> RunEntry:
             test_accuracy=last.get("test_accuracy", last.get("accuracy")),
             recall=last.get("recall"),
             recall_cosine=last.get("recall_cosine"),
-            analysis=analysis_state(run),
+            analysis=state,
+            null=_null(attrs),
         )
     except InfomorphError as err:
         return RunEntry(name=name, path=run_dir, error=str(err), analysis="missing")
@@ -127,7 +149,7 @@ def scan(logdir: str | os.PathLike) -> list[RunEntry]:
 def runs_frame(entries: list[RunEntry]) -> pd.DataFrame:
     """The runs table of the app: one row per run, the columns a user filters on."""
     columns = ["run", "preset", "dataset", "hidden", "seed", "status", "checkpoints",
-               "last_step", "test_accuracy", "recall", "recall_cosine", "analysis", "goal",
-               "error"]
+               "last_step", "test_accuracy", "recall", "recall_cosine", "analysis", "null",
+               "goal", "error"]
     rows = [{"run": e.name, **{c: getattr(e, c) for c in columns[1:]}} for e in entries]
     return pd.DataFrame(rows, columns=columns)

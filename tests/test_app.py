@@ -103,6 +103,14 @@ def test_scan_reports_a_corrupt_run_in_one_line(trained_logdir, tmp_path):
     assert good.error is None and good.status == "finished" and good.analysis == "up to date"
     assert good.preset == "trivariate-optimized" and good.hidden == 12
     assert 0 <= good.test_accuracy <= 1
+    assert good.null == "5"  # the fixture's analysis: 5 shuffles at every checkpoint
+    from inspector.analysis import AnalysisSettings, analyze_run
+
+    analyze_run(tmp_path / "l" / the_run(trained_logdir),
+                AnalysisSettings(shuffles=3, shuffle_steps="last"), force=True)
+    assert {e.name: e for e in scan(tmp_path / "l")}[good.name].null == "3 (last step)"
+    analyze_run(tmp_path / "l" / the_run(trained_logdir), force=True)
+    assert {e.name: e for e in scan(tmp_path / "l")}[good.name].null is None
 
 
 # ------------------------------------------------------------------ pages
@@ -113,6 +121,7 @@ def test_runs_page_lists_runs(trained_logdir, monkeypatch):
     table = at.dataframe[0].value
     assert list(table.run) == [the_run(trained_logdir)]
     assert table.status[0] == "finished" and table.analysis[0] == "up to date"
+    assert table.null[0] == "5"
     assert table.open[0].startswith("?page=layer&run=")
     assert "test_accuracy" in table and "recall" not in table  # no memory run here
     # every column shown, the link and the analysis state before the counts

@@ -8,7 +8,7 @@ from inspector.app import context, data, nav
 from inspector.app.route import Route
 from inspector.logdir import READABLE_ANALYSIS, runs_frame
 
-OPTIONAL_COLUMNS = ("test_accuracy", "recall", "recall_cosine", "goal")
+OPTIONAL_COLUMNS = ("test_accuracy", "recall", "recall_cosine", "null", "goal")
 
 
 def show(logdir: str, route: Route) -> None:
@@ -43,7 +43,8 @@ def show(logdir: str, route: Route) -> None:
         open=[nav.link(Route(page="layer", run=r)) for r in shown.run])
     # What a user scans for first stays in view; counts and goals are past the scroll.
     order = [c for c in ("run", "open", "preset", "dataset", "hidden", "seed", "status",
-                         "analysis", "test_accuracy", "recall", "recall_cosine", "checkpoints",
+                         "analysis", "null", "test_accuracy", "recall", "recall_cosine",
+                         "checkpoints",
                          "last_step", "goal") if c in table]
     st.dataframe(
         table, hide_index=True, width="stretch", column_order=order,
@@ -57,6 +58,9 @@ def show(logdir: str, route: Route) -> None:
                      "point reached from it (paper (c)'s measure)"),
             "open": st.column_config.LinkColumn("open", display_text="layer page"),
             "goal": st.column_config.TextColumn("goal (first layer)", width="medium"),
+            "null": st.column_config.TextColumn(
+                "shuffle null", help="shuffles of the analysis' shuffle null (p values, the "
+                "estimation bias); empty: analysed without one"),
         },
     )
     st.caption(f"{len(shown)} of {len(frame)} runs. Status: running, finished or incomplete "
