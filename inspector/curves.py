@@ -124,11 +124,31 @@ def _group_legend() -> alt.Legend:
 def layer_means(ds: xr.Dataset, atom: str) -> pd.DataFrame:
     """Long frame (run, checkpoint, value) of one atom's layer mean from a ``load``-ed layer
     group (dims run, checkpoint, neuron, atom), with the run's group (preset and goal)."""
+    _check_atom(ds, atom)
+    return _per_run(ds, ds.pid.sel(atom=atom).mean("neuron", skipna=True))
+
+
+def layer_significance(ds: xr.Dataset, atom: str) -> pd.DataFrame:
+    """Long frame (run, checkpoint, value) of the share of a layer's neurons whose ``atom``
+    beats the shuffle null at a 5 % false discovery rate, from a ``load``-ed layer group;
+    runs and checkpoints without a null are left out."""
+    from inspector.significance import significant_share
+
+    _check_atom(ds, atom)
+    if "p_value" not in ds:
+        raise InfomorphError("none of these runs was analysed with --shuffles")
+    return _per_run(ds, significant_share(ds.p_value.sel(atom=atom), fdr=True))
+
+
+def _check_atom(ds: xr.Dataset, atom: str) -> None:
     if atom not in ds.atom.values:
         raise InfomorphError(
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
-    mean = ds.pid.sel(atom=atom).mean("neuron", skipna=True)
-    frame = mean.to_dataframe(name="value").reset_index()[["run", "checkpoint", "value"]]
+
+
+def _per_run(ds: xr.Dataset, values: xr.DataArray) -> pd.DataFrame:
+    """(run, checkpoint) values as a long frame with each run's group, NaN rows dropped."""
+    frame = values.to_dataframe(name="value").reset_index()[["run", "checkpoint", "value"]]
     groups = dict(zip(ds.run.values, group_names(ds), strict=True))
     frame["group"] = frame.run.map(groups)
     return frame.dropna(subset=["value"])

@@ -505,6 +505,10 @@ def test_compare_page(trained_logdir, monkeypatch):
     scales = [json.loads(s)["layer"][1]["encoding"]["color"]["scale"] for s in specs[:2]]
     assert scales[0] == scales[1] and scales[0]["domain"]
     assert "Neuron classes of layer" in specs[2]
+    at.toggle(key="compare-significance").set_value(True).run()  # analysed with shuffles
+    no_traceback(at)
+    assert "neurons beating the null" in [c.proto.spec for c in charts(at)][1]
+    at.toggle(key="compare-significance").set_value(False).run()
     classes, table = at.dataframe[0].value, at.dataframe[1].value
     shares = classes[["unique", "redundant", "synergistic", "mixed", "none"]]
     assert len(classes) == 1 and shares.sum(axis=1).iloc[0] == pytest.approx(1.0)

@@ -533,3 +533,22 @@ def test_export_checks_every_run_before_writing_and_warns_about_changed_runs(log
     assert main(["export", str(logdir), "--format", "svg", "-o", str(out)]) == 2
     assert "s0/analysis.nc is not a readable analysis file" in capsys.readouterr().err
     assert not out.exists() or not any(out.iterdir())
+
+
+def test_share_of_neurons_beating_the_null_per_run_over_training(tmp_path):
+    from inspector.analysis import AnalysisSettings
+    from inspector.curves import layer_significance
+    from inspector.significance import significant_share
+
+    analyze_run(gate_run(tmp_path / "a", checkpoints=3), AnalysisSettings(shuffles=19))
+    analyze_run(gate_run(tmp_path / "b", checkpoints=3))  # no null: left out
+    tree = load(tmp_path)
+    frame = layer_significance(tree["hidden"].ds, "{FC}")
+    assert set(frame.run) == {"a"} and len(frame) == 3
+    expected = significant_share(open_analysis(tmp_path / "a")["hidden"].ds.p_value
+                                 .sel(atom="{FC}"), fdr=True)
+    np.testing.assert_allclose(frame.value, expected.values)
+    with pytest.raises(InfomorphError, match="Unknown atom"):
+        layer_significance(tree["hidden"].ds, "{X}")
+    with pytest.raises(InfomorphError, match="none of these runs was analysed with --shuffles"):
+        layer_significance(load(tmp_path / "b")["hidden"].ds, "{FC}")

@@ -12,7 +12,13 @@ from inspector.app.route import Route
 from inspector.atom_classes import NEURON_CLASSES
 from inspector.charts import class_shares, estimates_text
 from inspector.collection import run_names
-from inspector.curves import group_names, layer_means, metric_frame, seed_bands
+from inspector.curves import (
+    group_names,
+    layer_means,
+    layer_significance,
+    metric_frame,
+    seed_bands,
+)
 from inspector.errors import InfomorphError
 from inspector.export import atom_table, class_table, common_steps
 from inspector.logdir import READABLE_ANALYSIS
@@ -80,11 +86,22 @@ def show(logdir: str, route: Route) -> None:
         ds = tree[layer].ds
         atoms = [str(a) for a in ds.atom.values]
         atom = nav.pick("Atom", atoms, atoms[0], key=f"compare-atom-{layer}")
-        vega.draw(seed_bands(layer_means(ds, atom), "value",
-                             title=f"{atom} of layer {layer} (layer mean)",
-                             y_title="bits", smoothing=smooth, groups=groups,
-                             estimates=estimates_text(ds, layer)),
-                  width="stretch")
+        shares = "p_value" in ds and st.toggle(
+            "Share of neurons beating the shuffle null", key="compare-significance",
+            help="Instead of the layer mean: the share of each run's neurons whose atom has a "
+                 "Benjamini-Hochberg q < 0.05 (runs analysed with --shuffles).")
+        if shares:
+            chart = seed_bands(layer_significance(ds, atom), "value",
+                               title=f"{atom} of layer {layer}: neurons beating the null",
+                               y_title="share of the layer's neurons (q < 0.05)",
+                               smoothing=smooth, groups=groups,
+                               estimates=estimates_text(ds, layer))
+        else:
+            chart = seed_bands(layer_means(ds, atom), "value",
+                               title=f"{atom} of layer {layer} (layer mean)",
+                               y_title="bits", smoothing=smooth, groups=groups,
+                               estimates=estimates_text(ds, layer))
+        vega.draw(chart, width="stretch")
     steps = common_steps(tree)
     step = "last"
     if steps:  # steps all chosen runs were analysed at: compare them at one stage too
