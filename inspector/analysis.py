@@ -242,6 +242,15 @@ def previous_settings(run_path: str | os.PathLike) -> AnalysisSettings | None:
         return None
 
 
+def settings_for(run_path: str | os.PathLike, **given) -> AnalysisSettings:
+    """The settings to (re-)analyse a run with: those of its existing analysis (the defaults
+    for a run without one), with the ``given`` fields replaced. So updating an analysed run
+    keeps its shuffle null and binning unless a new value is asked for."""
+    from dataclasses import replace
+
+    return replace(previous_settings(run_path) or AnalysisSettings(), **given)
+
+
 def analyze_run(
     run_path: str | os.PathLike, settings: AnalysisSettings | None = None, force: bool = False,
     progress: Callable[[int, int], None] | None = None,

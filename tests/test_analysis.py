@@ -326,6 +326,25 @@ def test_analyze_notes_a_shuffle_null_too_small_for_significance(tmp_path, capsy
     assert "note:" not in capsys.readouterr().err
 
 
+def test_reanalysing_keeps_the_previous_settings_unless_given(tmp_path, capsys):
+    """`infomorph analyze LOGDIR` after more training must not drop a run's shuffle null."""
+    run_dir = gate_run(tmp_path / "logs" / "g", checkpoints=1)
+    fresh = gate_run(tmp_path / "logs" / "h", checkpoints=1)
+    assert main(["analyze", str(run_dir), "--shuffles", "20", "--quiet"]) == 0
+    assert main(["analyze", str(tmp_path / "logs"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert f"{run_dir}: up to date" in out and f"{fresh}: analysed" in out
+    assert "p_value" in open_analysis(run_dir)["hidden"].ds
+    assert "p_value" not in open_analysis(fresh)["hidden"].ds  # no analysis before: defaults
+    # a given setting replaces that one only; --shuffles 0 drops the null
+    assert main(["analyze", str(run_dir), "--bins", "4", "--quiet"]) == 0
+    tree = open_analysis(run_dir)
+    assert tree["hidden"].attrs["bins"] == 4 and tree["hidden"].attrs["shuffles"] == 20
+    assert main(["analyze", str(run_dir), "--shuffles", "0", "--quiet"]) == 0
+    tree = open_analysis(run_dir)
+    assert tree["hidden"].attrs["bins"] == 4 and "p_value" not in tree["hidden"].ds
+
+
 def test_a_shuffle_null_at_the_last_checkpoint_only(tmp_path):
     from inspector.analysis import _settings_of
 

@@ -21,11 +21,14 @@ def register(sub) -> None:
     p.add_argument("paths", nargs="+", type=Path, metavar="LOGDIR|RUN")
     p.add_argument("--binning", default=None, help="fixed, maxnorm, quantile (default: as trained)")
     p.add_argument("--bins", type=int, default=None, help="bins per source (default: as trained)")
-    p.add_argument("--target", default="soft", help="soft (theta, default) or hard (sampled Y)")
-    p.add_argument("--shuffles", type=int, default=0, help="shuffle-null size K for p values")
-    p.add_argument("--shuffle-steps", default="all", metavar="all|last",
+    p.add_argument("--target", default=None, help="soft (theta, default) or hard (sampled Y)")
+    p.add_argument("--shuffles", type=int, default=None,
+                   help="shuffle-null size K for p values (default 0: none)")
+    p.add_argument("--shuffle-steps", default=None, metavar="all|last",
                    help="checkpoints with a shuffle null: all (default) or the last only "
                    "(K analyses of one checkpoint instead of the whole run)")
+    p.epilog = ("A run analysed before keeps the settings of that analysis (its shuffle null "
+                "included) except those given here; --shuffles 0 drops a null.")
     p.add_argument("--workers", type=int, default=None, help="processes (default: cores)")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="run on an existing dask.distributed cluster (e.g. tcp://host:8786)")
@@ -40,10 +43,11 @@ def _init_worker(threads: int) -> None:
     torch.set_num_threads(threads)
 
 
-def _one(run_dir: str, settings, force: bool, progress=None) -> tuple[str, bool]:
-    from inspector.analysis import analyze_run
+def _one(run_dir: str, given: dict, force: bool, progress=None) -> tuple[str, bool]:
+    """Analyse one run with its previous analysis' settings updated by ``given``."""
+    from inspector.analysis import analyze_run, settings_for
 
-    path, written = analyze_run(run_dir, settings, force, progress)
+    path, written = analyze_run(run_dir, settings_for(run_dir, **given), force, progress)
     return str(path), written
 
 
@@ -56,11 +60,11 @@ def run(args) -> int:
 
     if args.workers is not None and args.workers < 1:
         raise InfomorphError(f"--workers must be >= 1, got {args.workers}")
-    settings = AnalysisSettings(
-        binning=args.binning, bins=args.bins, target=args.target, shuffles=args.shuffles,
-        shuffle_steps=args.shuffle_steps,
-    )
-    note = too_few_shuffles(settings.shuffles)
+    given = {k: v for k, v in (("binning", args.binning), ("bins", args.bins),
+                               ("target", args.target), ("shuffles", args.shuffles),
+                               ("shuffle_steps", args.shuffle_steps)) if v is not None}
+    AnalysisSettings(**given)  # bad values: one line before any run is touched
+    note = too_few_shuffles(given.get("shuffles", 0))
     if note:
         print(f"note: {note}", file=sys.stderr)
     runs: list[Path] = []
@@ -83,7 +87,7 @@ def run(args) -> int:
         bar.update(1)
 
     if args.scheduler:
-        _on_cluster(args.scheduler, runs, settings, args.force, report)
+        _on_cluster(args.scheduler, runs, given, args.force, report)
     elif workers == 1:
         for run_dir in runs:
             # checkpoints of the run at hand: a shuffle null of a large run takes minutes
@@ -95,7 +99,7 @@ def run(args) -> int:
                 steps.update(done - steps.n)
 
             try:
-                report(run_dir, _one(str(run_dir), settings, args.force, progress))
+                report(run_dir, _one(str(run_dir), given, args.force, progress))
             except InfomorphError as err:
                 report(run_dir, err)
             finally:
@@ -106,7 +110,7 @@ def run(args) -> int:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                  initargs=(threads,)) as pool:
-            futures = {pool.submit(_one, str(r), settings, args.force): r for r in runs}
+            futures = {pool.submit(_one, str(r), given, args.force): r for r in runs}
             for future in as_completed(futures):
                 try:
                     report(futures[future], future.result())
@@ -119,7 +123,7 @@ def run(args) -> int:
     return 0
 
 
-def _on_cluster(address: str, runs, settings, force: bool, report) -> None:
+def _on_cluster(address: str, runs, given: dict, force: bool, report) -> None:
     """One task per run on a dask.distributed scheduler; the cluster runs them in parallel,
     results are reported in submission order."""
     from distributed import Client
@@ -129,7 +133,7 @@ def _on_cluster(address: str, runs, settings, force: bool, report) -> None:
     except (OSError, TimeoutError, ValueError) as err:
         raise InfomorphError(f"cannot reach the dask scheduler at {address}: {err}") from None
     with client:
-        futures = {client.submit(_one, str(r), settings, force, pure=False): r for r in runs}
+        futures = {client.submit(_one, str(r), given, force, pure=False): r for r in runs}
         for future, run_dir in futures.items():
             try:
                 report(run_dir, future.result())
