@@ -407,6 +407,9 @@ def test_info_reports_the_analysis_and_its_classes(logdir, capsys):
     shares = json.loads(capsys.readouterr().out)["analysis"]["layers"]["hidden"]
     assert shares["significant_fdr"] == {"{F}{C}": 1.0, "{F}": 1.0, "{C}": 1.0, "{FC}": 1.0}
     assert "significant_fdr" not in hidden  # s0 has no shuffle null
+    analyze_run(logdir / "s1", AnalysisSettings(shuffles=3, shuffle_steps="last"), force=True)
+    assert main(["info", str(logdir / "s1")]) == 0
+    assert "64 samples, shuffle null of 3 at the last step)" in capsys.readouterr().out
     # a damaged analysis file: said, not raised
     analysis_file = logdir / "s0" / "analysis.nc"
     analysis_file.write_bytes(analysis_file.read_bytes()[:4096])

@@ -78,6 +78,10 @@ def _analysis(run_) -> dict:
         tree = open_analysis(run_.dir, variables=("entropy", "neuron_class", "p_value"))
     except (InfomorphError, OSError):  # its attributes read, its data did not
         return {"state": "unreadable"}
+    try:
+        steps = json.loads(tree.attrs.get("settings") or "{}").get("shuffle_steps", "all")
+    except ValueError:
+        steps = "all"
     for layer, node in tree.children.items():
         last = node.ds.isel(checkpoint=-1)
         shares = neuron_class_shares(last.neuron_class.values, last.entropy.notnull().values)
@@ -87,6 +91,7 @@ def _analysis(run_) -> dict:
             "binning": estimator_text({**estimator_attrs(node.attrs), "sources": None}),
             "classes": {c: round(float(v), 4) for c, v in shares.items()},
             "shuffles": int(node.attrs.get("shuffles", 0)),
+            "shuffle_steps": steps,
         }
         if "p_value" in last:
             from inspector.significance import fdr_note, significant_share
@@ -135,7 +140,9 @@ def _describe(s: dict) -> str:
     lines.append(f"analysis   {analysis['state']}")
     for layer, x in analysis.get("layers", {}).items():
         classes = ", ".join(f"{c} {100 * v:.0f} %" for c, v in x["classes"].items())
-        null = f", shuffle null of {x['shuffles']}" if x["shuffles"] else ""
+        null = (f", shuffle null of {x['shuffles']}"
+                + (" at the last step" if x.get("shuffle_steps") == "last" else "")
+                if x["shuffles"] else "")
         lines.append(f"  {layer:<10} neurons at step {x['step']}: {classes} "
                      f"({x['binning']}{null})")
         if x.get("significant_fdr"):
