@@ -128,6 +128,8 @@ def test_runs_page_lists_runs(trained_logdir, monkeypatch):
     order = list(at.dataframe[0].proto.column_order)
     assert set(order) == set(table.columns) and order[:2] == ["run", "open"]
     assert order.index("analysis") < order.index("checkpoints")
+    # the task's result before the analysis' details
+    assert order.index("test_accuracy") < order.index("null")
 
 
 def test_runs_page_filters(trained_logdir, monkeypatch):

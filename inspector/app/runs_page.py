@@ -43,7 +43,7 @@ def show(logdir: str, route: Route) -> None:
         open=[nav.link(Route(page="layer", run=r)) for r in shown.run])
     # What a user scans for first stays in view; counts and goals are past the scroll.
     order = [c for c in ("run", "open", "preset", "dataset", "hidden", "seed", "status",
-                         "analysis", "null", "test_accuracy", "recall", "recall_cosine",
+                         "analysis", "test_accuracy", "recall", "recall_cosine", "null",
                          "checkpoints",
                          "last_step", "goal") if c in table]
     st.dataframe(
