@@ -44,8 +44,7 @@ def show(logdir: str, route: Route) -> None:
     # What a user scans for first stays in view; counts and goals are past the scroll.
     order = [c for c in ("run", "open", "preset", "dataset", "hidden", "seed", "status",
                          "analysis", "test_accuracy", "recall", "recall_cosine", "null",
-                         "checkpoints",
-                         "last_step", "goal") if c in table]
+                         "checkpoints", "last_step", "goal") if c in table]
     st.dataframe(
         table, hide_index=True, width="stretch", column_order=order,
         column_config={
