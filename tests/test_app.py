@@ -427,6 +427,14 @@ def test_unanalysed_run_is_offered_an_analysis(trained_logdir, tmp_path, monkeyp
     at.button(key="analyse").click().run()
     no_traceback(at)
     assert at.dataframe[0].value.analysis[0] == "up to date"
+    assert "p_value" not in open_analysis(tmp_path / "l" / run)["hidden"].ds  # the defaults
+    # with a shuffle null asked for
+    (tmp_path / "l" / run / ANALYSIS_FILE).unlink()
+    at = app(tmp_path / "l", monkeypatch)
+    at.number_input(key="analyse-shuffles").set_value(3).run()
+    at.button(key="analyse").click().run()
+    no_traceback(at)
+    assert open_analysis(tmp_path / "l" / run)["hidden"].attrs["shuffles"] == 3
 
 
 def test_compare_page_draws_metrics_of_runs_without_an_analysis(trained_logdir, tmp_path,

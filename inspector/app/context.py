@@ -36,17 +36,18 @@ def analysed(logdir: str) -> list[str]:
             if state in READABLE_ANALYSIS]
 
 
-def analyse(logdir: str, runs: list[str]) -> None:
-    """Analyse runs (again) with the settings of their last analysis, or the defaults; one
-    line per failure, a rerun when all went well."""
-    from inspector.analysis import analyze_run, previous_settings
+def analyse(logdir: str, runs: list[str], **given) -> None:
+    """Analyse runs (again) with the settings of their last analysis, or the defaults, with
+    the ``given`` ones replaced (``analysis.settings_for``); one line per failure, a rerun
+    when all went well."""
+    from inspector.analysis import analyze_run, settings_for
 
     bar = st.progress(0.0, text="Analysing…")
     failed = []
     for i, name in enumerate(runs):
         path = data.resolve(logdir, name)
         try:
-            analyze_run(path, previous_settings(path), force=True)
+            analyze_run(path, settings_for(path, **given), force=True)
         except InfomorphError as err:
             failed.append(f"{name}: {err}")
         bar.progress((i + 1) / len(runs), text=f"Analysed {i + 1} of {len(runs)}")

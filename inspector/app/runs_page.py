@@ -90,5 +90,13 @@ def show(logdir: str, route: Route) -> None:
         st.subheader("Analysis")
         st.write(f"{len(todo)} run(s) have no up-to-date analysis: " + ", ".join(todo[:10])
                  + (" …" if len(todo) > 10 else ""))
-        if st.button(f"Analyse {len(todo)} run(s) now", key="analyse"):
-            context.analyse(logdir, todo)
+        left, right = st.columns([1, 3])
+        shuffles = left.number_input(
+            "Shuffle null (K)", min_value=0, value=None, step=10, key="analyse-shuffles",
+            placeholder="as before",
+            help="Permutations of the shuffle null (p values, q values, the bias): 100 for "
+                 "the tables' FDR shares, 0 for none; empty: as each run's last analysis "
+                 "(none for a run never analysed). Costs about K analyses of the run.")
+        if right.button(f"Analyse {len(todo)} run(s) now", key="analyse"):
+            context.analyse(logdir, todo, **({} if shuffles is None
+                                              else {"shuffles": int(shuffles)}))
