@@ -90,7 +90,7 @@ def show(logdir: str, route: Route) -> None:
         st.subheader("Analysis")
         st.write(f"{len(todo)} run(s) have no up-to-date analysis: " + ", ".join(todo[:10])
                  + (" …" if len(todo) > 10 else ""))
-        left, right = st.columns([1, 3])
+        left, right = st.columns([1, 3], vertical_alignment="bottom")
         shuffles = left.number_input(
             "Shuffle null (K)", min_value=0, value=None, step=10, key="analyse-shuffles",
             placeholder="as before",
