@@ -36,6 +36,7 @@ from inspector import __version__
 from inspector.allocator import keep_freed_memory
 from inspector.atom_classes import classify
 from inspector.errors import InfomorphError, choose_one
+from inspector.logdir import recorded_settings
 from inspector.pid import (
     BINNINGS,
     MEASURE,
@@ -225,9 +226,10 @@ def analyze(run_path: str | os.PathLike, settings: AnalysisSettings | None = Non
 def _settings_of(attrs: dict) -> AnalysisSettings | None:
     """The settings an analysis file records; settings added since it was written take
     their defaults (so that adding one does not make every older analysis out of date)."""
+    settings = recorded_settings(attrs)
     try:
-        return AnalysisSettings(**json.loads(attrs.get("settings", "{}")))
-    except (InfomorphError, TypeError, ValueError):
+        return None if settings is None else AnalysisSettings(**settings)
+    except (InfomorphError, TypeError):
         return None
 
 

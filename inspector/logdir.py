@@ -96,12 +96,19 @@ def _analysis(run: Run) -> tuple[str, dict]:
     return ("up to date" if run.matches(attrs.get("run_fingerprint")) else "stale"), attrs
 
 
-def _null(attrs: dict) -> str | None:
-    """The shuffle null an analysis ran: "K", "K (last step)", or None."""
+def recorded_settings(attrs: dict) -> dict | None:
+    """The analysis settings an analysis file's root attributes record (``AnalysisSettings``
+    as a dict; None where unreadable), without importing the analysis (and torch)."""
     try:
         settings = json.loads(attrs.get("settings") or "{}")
     except ValueError:
         return None
+    return settings if isinstance(settings, dict) else None
+
+
+def _null(attrs: dict) -> str | None:
+    """The shuffle null an analysis ran: "K", "K (last step)", or None."""
+    settings = recorded_settings(attrs) or {}
     shuffles = int(settings.get("shuffles", 0) or 0)
     if not shuffles:
         return None

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from inspector.errors import InfomorphError
-from inspector.logdir import READABLE_ANALYSIS, analysis_state
+from inspector.logdir import READABLE_ANALYSIS, analysis_state, recorded_settings
 from inspector.pid import format_goal
 from storage import RUN_FILE, find_runs, open_run
 
@@ -78,10 +78,7 @@ def _analysis(run_) -> dict:
         tree = open_analysis(run_.dir, variables=("entropy", "neuron_class", "p_value"))
     except (InfomorphError, OSError):  # its attributes read, its data did not
         return {"state": "unreadable"}
-    try:
-        steps = json.loads(tree.attrs.get("settings") or "{}").get("shuffle_steps", "all")
-    except ValueError:
-        steps = "all"
+    steps = (recorded_settings(tree.attrs) or {}).get("shuffle_steps", "all")
     for layer, node in tree.children.items():
         last = node.ds.isel(checkpoint=-1)
         shares = neuron_class_shares(last.neuron_class.values, last.entropy.notnull().values)
