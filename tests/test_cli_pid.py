@@ -193,6 +193,9 @@ def test_binned_pointwise_rows_name_their_bins(tmp_path, capsys):
      "column 'b' must hold finite numbers to be binned: line 2 holds 'x'"),
     ("a,b,t\n1,inf,0\n2,3,1\n", ["--samples", "--bins", "2"],
      "column 'b' must hold finite numbers to be binned: line 2 holds 'inf'"),
+    (GOOD, ["--samples", "--bins", "2", "--binning", "fixed", "--range", "0", "inf"],
+     "value_range must be finite"),
+    (GOOD, ["--samples", "--shuffles", "3", "--seed", "-1"], "a seed >= 0, got -1"),
 ])
 def test_binning_errors(text, extra, message, tmp_path, capsys):
     path = tmp_path / "in.csv"

@@ -82,6 +82,8 @@ def test_discrete_checks_codes():
         ({"bins": 1}, "bins must be an integer >= 2, got 1"),
         ({"bins": 2.5}, "bins must be an integer >= 2, got 2.5"),
         ({"value_range": (1, 1)}, "value_range must have low < high"),
+        ({"value_range": (0, float("inf"))}, "value_range must be finite, got (0, inf)"),
+        ({"value_range": (float("nan"), 1)}, "value_range must be finite"),
     ],
 )
 def test_binning_validation_messages(kwargs, message):
@@ -529,6 +531,8 @@ def test_shuffle_null_of_a_deterministic_gate_sits_at_its_floor():
     ({"shuffles": 2.5}, "shuffles must be an integer >= 0, got 2.5"),
     ({"shuffles": True}, "shuffles must be an integer >= 0, got True"),
     ({"shuffles": 3, "pointwise": True}, "shuffle null is of the averaged atoms"),
+    ({"shuffles": 3, "rng": -1}, "rng must be a numpy Generator or a seed >= 0, got -1"),
+    ({"shuffles": 3, "rng": "abc"}, "rng must be a numpy Generator or a seed >= 0"),
 ])
 def test_shuffle_null_input_errors(kwargs, message):
     with pytest.raises(InfomorphError) as err:

@@ -14,6 +14,7 @@ Registry of methods (``BINNINGS``):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -42,6 +43,8 @@ class Binning:
         if isinstance(self.bins, bool) or not isinstance(self.bins, int) or self.bins < 2:
             raise InfomorphError(f"bins must be an integer >= 2, got {self.bins!r}")
         low, high = (float(x) for x in self.value_range)
+        if not (math.isfinite(low) and math.isfinite(high)):
+            raise InfomorphError(f"value_range must be finite, got {self.value_range!r}")
         if not low < high:
             raise InfomorphError(f"value_range must have low < high, got {self.value_range!r}")
         object.__setattr__(self, "value_range", (low, high))

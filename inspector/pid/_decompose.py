@@ -312,7 +312,7 @@ def decompose_samples_dataset(
             return _isx.pid_from_pmf(_samples.pmf_from_samples(c, t, n_bins), n, threads)
     terms = _chunked(estimate, flat_q.shape[0], per_row, flat_codes, flat_q)
     null = (_shuffle_null(estimate, per_row, flat_codes, flat_q, terms.atoms, shuffles,
-                          np.random.default_rng(rng)) if shuffles else None)
+                          _generator(rng)) if shuffles else None)
     terms = type(terms)(*(x.reshape((*batch_shape, *x.shape[1:])) for x in terms))
     ds = _label(terms, batch_dims, batch_coords, names)
     if null is not None:
@@ -343,6 +343,15 @@ def decompose_samples_dataset(
     if shuffles:
         ds.attrs["shuffles"] = int(shuffles)
     return ds
+
+
+def _generator(rng) -> np.random.Generator:
+    """``rng`` as a numpy Generator: itself, or one seeded with it."""
+    try:
+        return np.random.default_rng(rng)
+    except (TypeError, ValueError):
+        raise InfomorphError(f"rng must be a numpy Generator or a seed >= 0, got {rng!r}"
+                             ) from None
 
 
 def _shuffle_null(estimate, per_row: int, codes: torch.Tensor, q: torch.Tensor,
