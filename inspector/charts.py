@@ -363,11 +363,11 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
             f"Unknown atom {atom!r}; choose one of: {', '.join(map(str, ds.atom.values))}.")
     if significant_only:
         require_null(ds)
-    values = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
-    order = np.argsort(-np.nan_to_num(values[:, -1], nan=-np.inf), kind="stable")
-    last = values[order, -1]
+    raw = ds.pid.sel(atom=atom).transpose("neuron", "checkpoint").values
+    order = np.argsort(-np.nan_to_num(raw[:, -1], nan=-np.inf), kind="stable")
+    last = raw[order, -1]
     subtitle = _subtitle(ds)
-    values, by_row, by_col = block_mean(values[order], HEATMAP_ROWS, HEATMAP_COLUMNS)
+    values, by_row, by_col = block_mean(raw[order], HEATMAP_ROWS, HEATMAP_COLUMNS)
     limit = finite_max(values)  # the colour scale stays when cells are blanked
     if significant_only:
         from inspector.significance import SIGNIFICANCE, q_values
@@ -375,8 +375,7 @@ def atom_heatmap(ds: xr.Dataset, atom: str, select: bool = False,
         p = ds.p_value.sel(atom=atom).transpose("neuron", "checkpoint")
         q = q_values(p).values
         untested = np.isnan(p.values)  # checkpoints analysed without a null: as they are
-        kept = np.where((q < SIGNIFICANCE) | untested, ds.pid.sel(atom=atom).transpose(
-            "neuron", "checkpoint").values, np.nan)
+        kept = np.where((q < SIGNIFICANCE) | untested, raw, np.nan)
         values = block_mean(kept[order], HEATMAP_ROWS, HEATMAP_COLUMNS)[0]
         subtitle = [subtitle, f"grey: not beating the shuffle null (q >= {SIGNIFICANCE} over "
                     "the neurons at that checkpoint)",

@@ -42,17 +42,18 @@ def check_checkpoint(ds: xr.Dataset, step: int) -> None:
             f"{int(steps[-1])} ({len(steps)} checkpoints)")
 
 
-def neuron_frame(ds: xr.Dataset, neuron: int) -> pd.DataFrame:
+def neuron_frame(ds: xr.Dataset, neuron: int, significance: bool = True) -> pd.DataFrame:
     """Long frame of one neuron's atoms over training: checkpoint, atom, class, bits and the
     share of the positive atom mass (negative atoms give negative shares); for analyses
-    with shuffles also ``q_value``, the atom's Benjamini-Hochberg q value over the layer's
-    neurons at that checkpoint."""
+    with shuffles (and ``significance``) also ``q_value``, the atom's Benjamini-Hochberg q
+    value over the layer's neurons at that checkpoint (it sorts every neuron's p values:
+    views that do not show it pass False)."""
     check_neuron(ds, neuron)
     pid = ds.pid.sel(neuron=neuron).transpose("checkpoint", "atom").values
     positive = np.clip(pid, 0, None).sum(axis=1, keepdims=True)
     share = np.divide(pid, positive, out=np.zeros_like(pid), where=positive > 0)
     frame = checkpoint_atom_frame(ds, bits=pid, share=share)
-    if "p_value" in ds:
+    if significance and "p_value" in ds:
         q = q_values(ds.p_value).sel(neuron=neuron).transpose("checkpoint", "atom").values
         frame["q_value"] = q.ravel()
     return frame
@@ -61,7 +62,7 @@ def neuron_frame(ds: xr.Dataset, neuron: int) -> pd.DataFrame:
 def neuron_atoms(ds: xr.Dataset, neuron: int, fractions: bool = False) -> alt.Chart:
     """A neuron's atoms over training: lines in bits, or (``fractions``) stacked bars of the
     shares of the positive mass; negative atoms stack below zero instead of being clipped."""
-    frame = neuron_frame(ds, neuron)
+    frame = neuron_frame(ds, neuron, significance=not fractions)  # the bars do not show q
     frame = frame[frame.groupby("atom").bits.transform(lambda v: np.abs(v).max()) > 1e-6]
     # offset: room for the atom labels at the lines' ends
     color = alt.Color("class:N", scale=class_scale(), title="atom class",

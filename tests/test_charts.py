@@ -351,10 +351,11 @@ def test_neuron_atoms_hollow_where_the_null_is_not_beaten(layer):
     points = spec["layer"][1]
     rows = spec["datasets"][points["data"]["name"]]
     first = str(layer.atom.values[0])
-    assert {r["beats_null"] for r in rows if r["atom"] == first} <= {False}
+    assert {r["beats_null"] for r in rows if r["atom"] == first} == {False}  # drawn, hollow
     assert all(r["beats_null"] for r in rows if r["atom"] != first)
     assert points["encoding"]["fill"]["condition"]["test"] == "datum.beats_null"
     assert "hollow points" in spec["title"]["subtitle"][1]
+    assert "q_value" not in neuron_frame(tested, 1, significance=False)  # the shares' bars
 
 
 def test_significance_timeline_is_the_fdr_share_per_checkpoint(layer):
